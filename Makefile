@@ -1,0 +1,68 @@
+# berth — developer entry points.
+#
+#   make run     build and start `berth serve` on the embedded default
+#   make test    install the client tools, vet, run every test
+#   make bench   build and run the benchmark driver
+#
+# Every target installs what it needs itself, so a fresh Debian 12 machine
+# with Go only needs `make test`.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+GO ?= go
+BERTH := bin/berth
+DATA_DIR ?= ./berth-data
+
+# Extra arguments for `berth serve` under `make run`, e.g. RUN_ARGS='--listen 127.0.0.1:5001'.
+RUN_ARGS ?=
+# Extra arguments for the benchmark driver.
+BENCH_ARGS ?=
+
+# Per-package time limit. CI must finish well under 30 minutes.
+TEST_TIMEOUT ?= 15m
+TEST_FLAGS ?=
+TEST_PKGS ?= ./...
+
+# Short fuzz pass run by `make test`: space-separated PACKAGE:FuzzName pairs,
+# e.g. FUZZ_TARGETS='./internal/oci:FuzzParseDigest'. Empty runs nothing.
+FUZZ_TARGETS ?=
+FUZZ_TIME ?= 10s
+
+.PHONY: all tools build run test vet fuzz bench clean
+
+all: build
+
+tools:
+	@bash scripts/tools.sh
+
+build:
+	$(GO) build -o $(BERTH) ./cmd/berth
+
+run: build
+	$(BERTH) serve --data-dir $(DATA_DIR) $(RUN_ARGS)
+
+vet:
+	$(GO) vet ./...
+
+# BERTH_BINARY hands the freshly built server to internal/testserver so each
+# test package does not link its own copy.
+test: tools build vet fuzz
+	BERTH_BINARY="$(CURDIR)/$(BERTH)" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(TEST_PKGS)
+
+fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZ_TIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZ_TIME) "$$pkg"; \
+	done
+
+bench: build
+	$(GO) run ./cmd/berth-bench --berth $(BERTH) $(BENCH_ARGS)
+
+# Removes build output and the tool links; leaves $(DATA_DIR) (your registry's
+# data) and the tool cache under ~/.cache/berth alone.
+clean:
+	rm -rf bin coverage.out
+	$(GO) clean -testcache
