@@ -283,3 +283,16 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// OpenUpload reads an upload back from its start.
+func (s *FS) OpenUpload(ctx context.Context, id string) (io.ReadCloser, error) {
+	p, err := s.uploadPath(id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return f, nil
+}

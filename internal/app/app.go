@@ -1,0 +1,190 @@
+// Package app is berth serve's composition root: it turns a validated
+// config into stores, services and listeners, and shuts them down in
+// order. Nothing imports it but the CLI's serve command.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/berth-project/berth/internal/config"
+	"github.com/berth-project/berth/internal/distribution"
+	"github.com/berth-project/berth/internal/identity"
+	"github.com/berth-project/berth/internal/registry"
+	"github.com/berth-project/berth/internal/storage/blob"
+	"github.com/berth-project/berth/internal/storage/meta"
+)
+
+// AdminUser is the bootstrap owner created at first start.
+const AdminUser = "admin"
+
+// Server is a running berth serve.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	db      *meta.DB
+	svc     *registry.Service
+	routes  *registryRoutes
+	handler http.Handler
+	servers []*http.Server
+}
+
+// New opens the stores under cfg.DataDir and prepares the handlers.
+// adminPassword sets the bootstrap owner's password; when empty and the
+// owner does not exist yet, a random one is generated and written to out.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword string, out io.Writer) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	db, err := meta.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "meta.db"))
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := blob.NewFS(cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, db: db, svc: registry.New(db, blobs, log)}
+	if err := s.bootstrap(ctx, adminPassword, out); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if s.routes, err = newRegistryRoutes(ctx, s.svc, cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	auth := &basicAuth{verifier: identity.NewVerifier(db, cfg.CredentialCacheTTL)}
+	m := newMetrics()
+	v2 := distribution.New(s.svc, auth, s.routes.resolve, log, m.observe)
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", v2)
+	mux.Handle("/v2", v2)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.Ping(r.Context()); err != nil {
+			http.Error(w, "metadata store: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /metrics", m.handler())
+	s.handler = mux
+	return s, nil
+}
+
+// bootstrap creates the default and configured registries and the owner.
+func (s *Server) bootstrap(ctx context.Context, adminPassword string, out io.Writer) error {
+	if _, err := s.svc.EnsureRegistry(ctx, s.cfg.DefaultRegistry, "", s.cfg.Region); err != nil {
+		return fmt.Errorf("create registry %s: %w", s.cfg.DefaultRegistry, err)
+	}
+	for _, r := range s.cfg.Registries {
+		loc := r.Location
+		if loc == "" {
+			loc = s.cfg.Region
+		}
+		if _, err := s.svc.EnsureRegistry(ctx, r.Name, r.LoginServer, loc); err != nil {
+			return fmt.Errorf("create registry %s: %w", r.Name, err)
+		}
+	}
+	_, err := s.db.User(ctx, AdminUser)
+	switch {
+	case err == nil && adminPassword == "":
+		return nil
+	case err != nil && !errors.Is(err, meta.ErrNotFound):
+		return err
+	}
+	generated := adminPassword == ""
+	if generated {
+		adminPassword = identity.RandomPassword()
+	}
+	u := meta.User{Name: AdminUser, PasswordHash: identity.HashPassword(adminPassword), Role: "Owner"}
+	if err := s.db.Update(ctx, func(tx *meta.Tx) error { return tx.PutUser(ctx, &u) }); err != nil {
+		return err
+	}
+	if generated {
+		fmt.Fprintf(out, "berth: created the owner %q with password %s (shown once; set BERTH_ADMIN_PASSWORD to choose it)\n", AdminUser, adminPassword)
+	}
+	return nil
+}
+
+// Handler is the whole HTTP surface (tests serve it with httptest).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Service is the registry service (tests seed content through it).
+func (s *Server) Service() *registry.Service { return s.svc }
+
+// Run listens on every configured address until ctx ends, then shuts down
+// gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	var lns []net.Listener
+	for _, addr := range s.cfg.Listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return fmt.Errorf("listen %s: %w", addr, err)
+		}
+		lns = append(lns, ln)
+	}
+	var tlsCfg *tls.Config
+	if s.cfg.TLS.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.Cert, s.cfg.TLS.Key)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	errc := make(chan error, len(lns))
+	for _, ln := range lns {
+		srv := &http.Server{
+			Handler:           s.handler,
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       5 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			TLSConfig:         tlsCfg,
+		}
+		s.servers = append(s.servers, srv)
+		go func(ln net.Listener) {
+			var err error
+			if tlsCfg != nil {
+				err = srv.ServeTLS(ln, "", "")
+			} else {
+				err = srv.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}(ln)
+		s.log.Info("listening", "addr", ln.Addr().String(), "tls", tlsCfg != nil)
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range s.servers {
+		wg.Add(1)
+		go func() { defer wg.Done(); srv.Shutdown(sctx) }()
+	}
+	wg.Wait()
+	return errors.Join(runErr, s.db.Close())
+}

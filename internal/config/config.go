@@ -1,0 +1,134 @@
+// Package config is the typed configuration of berth serve: read from a
+// YAML file, then overridden by flags, then validated once at start-up.
+// A bad configuration is an error naming the key, never a panic.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything berth serve needs to start.
+type Config struct {
+	DataDir         string     `yaml:"dataDir"`
+	Listen          []string   `yaml:"listen"`
+	TLS             TLS        `yaml:"tls"`
+	Insecure        bool       `yaml:"insecure"`
+	Domain          string     `yaml:"domain"`
+	Region          string     `yaml:"region"`
+	DefaultRegistry string     `yaml:"defaultRegistry"`
+	Registries      []Registry `yaml:"registries"`
+	LogLevel        string     `yaml:"logLevel"`
+	// CredentialCacheTTL is how long a checked password is remembered.
+	CredentialCacheTTL time.Duration `yaml:"credentialCacheTTL"`
+	ShutdownTimeout    time.Duration `yaml:"shutdownTimeout"`
+}
+
+// TLS names the certificate and key of the listeners.
+type TLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Registry is a registry created at start-up if it does not exist.
+type Registry struct {
+	Name        string `yaml:"name"`
+	LoginServer string `yaml:"loginServer"`
+	Location    string `yaml:"location"`
+}
+
+// Default is the embedded default: SQLite and files under ./berth-data,
+// one registry on 127.0.0.1:5000.
+func Default() Config {
+	return Config{
+		DataDir:            "berth-data",
+		Listen:             []string{"127.0.0.1:5000"},
+		Region:             "local",
+		DefaultRegistry:    "default",
+		LogLevel:           "info",
+		CredentialCacheTTL: time.Minute,
+		ShutdownTimeout:    20 * time.Second,
+	}
+}
+
+// Load reads a YAML file over the defaults. Unknown keys are errors.
+func Load(path string) (Config, error) {
+	c := Default()
+	f, err := os.Open(path)
+	if err != nil {
+		return c, err
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+var registryName = regexp.MustCompile(`^[a-z0-9]{5,50}$`)
+
+// ValidRegistryName reports whether s is 5–50 lowercase letters and digits.
+func ValidRegistryName(s string) bool { return registryName.MatchString(s) }
+
+// Validate checks the whole configuration and says what is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("dataDir: must not be empty"))
+	}
+	if len(c.Listen) == 0 {
+		errs = append(errs, errors.New("listen: at least one address is needed"))
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		errs = append(errs, errors.New("tls: give both cert and key, or neither"))
+	}
+	for _, a := range c.Listen {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listen %q: %v", a, err))
+			continue
+		}
+		if c.TLS.Cert == "" && !c.Insecure && !loopback(host) {
+			errs = append(errs, fmt.Errorf("listen %q: plain HTTP on a non-loopback address is refused; give --tls-cert and --tls-key, or --insecure", a))
+		}
+	}
+	if !ValidRegistryName(c.DefaultRegistry) {
+		errs = append(errs, fmt.Errorf("defaultRegistry %q: want 5-50 lowercase letters and digits", c.DefaultRegistry))
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Registries {
+		if !ValidRegistryName(r.Name) {
+			errs = append(errs, fmt.Errorf("registries[%d].name %q: want 5-50 lowercase letters and digits", i, r.Name))
+		}
+		if seen[r.Name] {
+			errs = append(errs, fmt.Errorf("registries[%d].name %q: listed twice", i, r.Name))
+		}
+		seen[r.Name] = true
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("logLevel %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.CredentialCacheTTL < 0 {
+		errs = append(errs, errors.New("credentialCacheTTL: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}

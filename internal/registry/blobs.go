@@ -1,0 +1,278 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"io"
+
+	"github.com/berth-project/berth/internal/oci"
+	"github.com/berth-project/berth/internal/storage/blob"
+	"github.com/berth-project/berth/internal/storage/meta"
+)
+
+// StatBlob returns a blob linked to a repository.
+func (s *Service) StatBlob(ctx context.Context, reg int64, repo string, d oci.Digest) (meta.Blob, error) {
+	b, err := s.db.RepositoryBlob(ctx, reg, repo, d)
+	if errors.Is(err, meta.ErrNotFound) {
+		return b, ErrBlobUnknown
+	}
+	return b, err
+}
+
+// OpenBlob opens a blob linked to a repository.
+func (s *Service) OpenBlob(ctx context.Context, reg int64, repo string, d oci.Digest) (meta.Blob, blob.Reader, error) {
+	b, err := s.StatBlob(ctx, reg, repo, d)
+	if err != nil {
+		return b, nil, err
+	}
+	r, err := s.blobs.Open(ctx, d)
+	if errors.Is(err, blob.ErrNotFound) {
+		s.log.ErrorContext(ctx, "blob recorded but missing from the blob store", "digest", d)
+		return b, nil, ErrBlobUnknown
+	}
+	return b, r, err
+}
+
+// DeleteBlob unlinks a blob from a repository. The content stays while
+// other repositories or manifests use it; garbage collection reclaims it.
+func (s *Service) DeleteBlob(ctx context.Context, reg int64, repo string, d oci.Digest) error {
+	return s.db.Update(ctx, func(tx *meta.Tx) error {
+		r, err := tx.Repository(ctx, reg, repo)
+		if errors.Is(err, meta.ErrNotFound) {
+			return ErrBlobUnknown
+		} else if err != nil {
+			return err
+		}
+		if err := checkLock(r.Attributes.DeleteEnabled, "repository "+repo, "deleteEnabled"); err != nil {
+			return err
+		}
+		ok, err := tx.UnlinkBlob(ctx, r.ID, d)
+		if err == nil && !ok {
+			err = ErrBlobUnknown
+		}
+		return err
+	})
+}
+
+// MountBlob links a blob that exists in this registry into repo. With from
+// set, the blob must be linked to that repository; without it, any
+// repository of the registry will do. It reports false when there was
+// nothing to mount.
+func (s *Service) MountBlob(ctx context.Context, reg int64, repo, from string, d oci.Digest) (meta.Blob, bool, error) {
+	var b meta.Blob
+	var ok bool
+	err := s.db.Update(ctx, func(tx *meta.Tx) error {
+		var err error
+		if from != "" {
+			b, err = tx.RepositoryBlob(ctx, reg, from, d)
+		} else {
+			b, err = tx.Blob(ctx, d)
+		}
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if _, err := s.blobs.Stat(ctx, d); err != nil {
+			return nil // recorded but gone: let the client upload it again
+		}
+		id, err := tx.EnsureRepository(ctx, reg, repo)
+		if err != nil {
+			return err
+		}
+		ok = true
+		return tx.LinkBlob(ctx, id, d)
+	})
+	return b, ok, err
+}
+
+// StartUpload opens an upload session for a blob of repo.
+// alg is the digest algorithm to hash with ("" for sha256).
+func (s *Service) StartUpload(ctx context.Context, reg int64, repo, alg string) (meta.Upload, error) {
+	if alg != "sha512" {
+		alg = "sha256"
+	}
+	u := meta.Upload{ID: newID(), RegistryID: reg, Repository: repo, Algorithm: alg}
+	var err error
+	if u.HashState, err = marshalHash(oci.NewHash(u.Algorithm)); err != nil {
+		return u, err
+	}
+	if err := s.blobs.CreateUpload(ctx, u.ID); err != nil {
+		return u, err
+	}
+	err = s.db.Update(ctx, func(tx *meta.Tx) error { return tx.CreateUpload(ctx, &u) })
+	return u, err
+}
+
+// Upload returns an upload session of repo.
+func (s *Service) Upload(ctx context.Context, reg int64, repo, id string) (meta.Upload, error) {
+	u, err := s.db.Upload(ctx, id)
+	if errors.Is(err, meta.ErrNotFound) || err == nil && (u.RegistryID != reg || u.Repository != repo) {
+		return u, ErrUploadUnknown
+	}
+	return u, err
+}
+
+// WriteUpload appends r to an upload. start is where the client says the
+// chunk begins (-1 when it did not say); length is the chunk's declared
+// length (-1 when unknown). It returns the session after the chunk.
+func (s *Service) WriteUpload(ctx context.Context, reg int64, repo, id string, start, length int64, r io.Reader) (meta.Upload, error) {
+	u, err := s.Upload(ctx, reg, repo, id)
+	if err != nil {
+		return u, err
+	}
+	if start >= 0 && start != u.Size {
+		return u, &RangeError{Want: u.Size, Got: start}
+	}
+	h, err := unmarshalHash(u.Algorithm, u.HashState)
+	if err != nil {
+		return u, err
+	}
+	src := io.Reader(&hashingReader{r: r, h: h})
+	n, err := s.blobs.WriteUpload(ctx, id, u.Size, src)
+	if err != nil {
+		if errors.Is(err, blob.ErrNotFound) {
+			return u, ErrUploadUnknown
+		}
+		// Nothing is recorded: the next write cuts the file back to u.Size.
+		return u, err
+	}
+	if length >= 0 && n != length {
+		return u, ErrSizeMismatch
+	}
+	from := u.Size
+	u.Size += n
+	if u.HashState, err = marshalHash(h); err != nil {
+		return u, err
+	}
+	err = s.db.Update(ctx, func(tx *meta.Tx) error { return tx.AdvanceUpload(ctx, &u, from) })
+	switch {
+	case errors.Is(err, meta.ErrConflict):
+		return u, ErrUploadRace
+	case errors.Is(err, meta.ErrNotFound):
+		return u, ErrUploadUnknown
+	}
+	return u, err
+}
+
+// FinishUpload appends a last chunk (r may be nil) and commits the upload as
+// blob d of the repository, if the content matches d.
+func (s *Service) FinishUpload(ctx context.Context, reg int64, repo, id string, d oci.Digest, start, length int64, r io.Reader) (meta.Blob, error) {
+	u, err := s.Upload(ctx, reg, repo, id)
+	if err != nil {
+		return meta.Blob{}, err
+	}
+	if r != nil {
+		if u, err = s.WriteUpload(ctx, reg, repo, id, start, length, r); err != nil {
+			return meta.Blob{}, err
+		}
+	}
+	h, err := unmarshalHash(u.Algorithm, u.HashState)
+	if err != nil {
+		return meta.Blob{}, err
+	}
+	got := oci.FromHash(u.Algorithm, h)
+	if d.Algorithm() != u.Algorithm {
+		got, err = s.rehash(ctx, id, d.Algorithm(), u.Size)
+		if err != nil {
+			return meta.Blob{}, err
+		}
+	}
+	if got != d {
+		s.cancel(ctx, id)
+		return meta.Blob{}, ErrDigestMismatch
+	}
+	if err := s.blobs.CommitUpload(ctx, id, u.Size, d); err != nil {
+		if errors.Is(err, blob.ErrNotFound) {
+			return meta.Blob{}, ErrUploadUnknown
+		}
+		return meta.Blob{}, err
+	}
+	b := meta.Blob{Digest: d, Size: u.Size}
+	err = s.db.Update(ctx, func(tx *meta.Tx) error {
+		if err := tx.DeleteUpload(ctx, id); err != nil {
+			return err
+		}
+		if err := tx.PutBlob(ctx, d, u.Size); err != nil {
+			return err
+		}
+		repoID, err := tx.EnsureRepository(ctx, reg, repo)
+		if err != nil {
+			return err
+		}
+		return tx.LinkBlob(ctx, repoID, d)
+	})
+	return b, err
+}
+
+// uploadOpener is a blob store that can read an upload back, which berth
+// needs only when a client names a digest algorithm at the end of an upload
+// other than the one the upload was hashed with.
+type uploadOpener interface {
+	OpenUpload(ctx context.Context, id string) (io.ReadCloser, error)
+}
+
+func (s *Service) rehash(ctx context.Context, id, alg string, size int64) (oci.Digest, error) {
+	o, ok := s.blobs.(uploadOpener)
+	if !ok {
+		return "", ErrDigestMismatch
+	}
+	r, err := o.OpenUpload(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := oci.NewHash(alg)
+	if _, err := io.CopyN(h, r, size); err != nil {
+		return "", err
+	}
+	return oci.FromHash(alg, h), nil
+}
+
+// CancelUpload abandons an upload session.
+func (s *Service) CancelUpload(ctx context.Context, reg int64, repo, id string) error {
+	if _, err := s.Upload(ctx, reg, repo, id); err != nil {
+		return err
+	}
+	return s.cancel(ctx, id)
+}
+
+func (s *Service) cancel(ctx context.Context, id string) error {
+	if err := s.db.Update(ctx, func(tx *meta.Tx) error { return tx.DeleteUpload(ctx, id) }); err != nil {
+		return err
+	}
+	return s.blobs.DeleteUpload(ctx, id)
+}
+
+type hashingReader struct {
+	r io.Reader
+	h hash.Hash
+}
+
+func (hr *hashingReader) Read(p []byte) (int, error) {
+	n, err := hr.r.Read(p)
+	hr.h.Write(p[:n])
+	return n, err
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func marshalHash(h hash.Hash) ([]byte, error) {
+	return h.(encoding.BinaryMarshaler).MarshalBinary()
+}
+
+func unmarshalHash(alg string, state []byte) (hash.Hash, error) {
+	h := oci.NewHash(alg)
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return nil, err
+	}
+	return h, nil
+}

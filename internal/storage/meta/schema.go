@@ -1,0 +1,138 @@
+package meta
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order, each once; the schema_version table
+// records how many ran. Append only: never edit a migration that shipped.
+var migrations = []string{
+	`CREATE TABLE registries (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		login_server TEXT NOT NULL DEFAULT '',
+		location TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE repositories (
+		id INTEGER PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		delete_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		write_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		list_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		read_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		UNIQUE (registry_id, name)
+	);
+	CREATE TABLE blobs (
+		digest TEXT PRIMARY KEY,
+		size INTEGER NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE repository_blobs (
+		repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+		digest TEXT NOT NULL REFERENCES blobs(digest),
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (repository_id, digest)
+	);
+	CREATE INDEX repository_blobs_digest ON repository_blobs(digest);
+	CREATE TABLE manifests (
+		id INTEGER PRIMARY KEY,
+		repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+		digest TEXT NOT NULL,
+		media_type TEXT NOT NULL,
+		artifact_type TEXT NOT NULL DEFAULT '',
+		size INTEGER NOT NULL,
+		content BLOB NOT NULL,
+		subject TEXT NOT NULL DEFAULT '',
+		annotations TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		delete_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		write_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		list_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		read_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		UNIQUE (repository_id, digest)
+	);
+	CREATE INDEX manifests_subject ON manifests(repository_id, subject);
+	CREATE TABLE manifest_blobs (
+		manifest_id INTEGER NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+		digest TEXT NOT NULL REFERENCES blobs(digest),
+		PRIMARY KEY (manifest_id, digest)
+	);
+	CREATE INDEX manifest_blobs_digest ON manifest_blobs(digest);
+	CREATE TABLE manifest_children (
+		manifest_id INTEGER NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+		child_digest TEXT NOT NULL,
+		PRIMARY KEY (manifest_id, child_digest)
+	);
+	CREATE TABLE tags (
+		id INTEGER PRIMARY KEY,
+		repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		digest TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		delete_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		write_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		list_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		read_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		UNIQUE (repository_id, name)
+	);
+	CREATE INDEX tags_digest ON tags(repository_id, digest);
+	CREATE INDEX tags_time ON tags(repository_id, updated_at, name);
+	CREATE TABLE uploads (
+		id TEXT PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		repository TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		hash_state BLOB NOT NULL,
+		algorithm TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE TABLE users (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		password_hash TEXT NOT NULL,
+		role TEXT NOT NULL,
+		created_at INTEGER NOT NULL
+	);`,
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var v int
+	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	switch {
+	case err == sql.ErrNoRows:
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("store schema version %d is newer than this berth (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
