@@ -18,9 +18,9 @@ import (
 // through Update, one transaction at a time on SQLite.
 type DB struct {
 	reads
-	write       *sql.DB
-	writeStmts  *stmtCache
-	now         func() time.Time
+	write      *sql.DB
+	writeStmts *stmtCache
+	now        func() time.Time
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.
