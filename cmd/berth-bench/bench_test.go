@@ -204,6 +204,9 @@ func TestParseVmRSS(t *testing.T) {
 	if err != nil || got != 20<<20 {
 		t.Errorf("parseVmRSS = %d, %v; want %d", got, err, 20<<20)
 	}
+	if got, err := parseStatusKB([]byte(status), "VmPeak"); err != nil || got != 999<<10 {
+		t.Errorf("parseStatusKB(VmPeak) = %d, %v; want %d", got, err, 999<<10)
+	}
 	zombie := "Name:\tberth\nState:\tZ (zombie)\nThreads:\t1\n"
 	if _, err := parseVmRSS([]byte(zombie)); err == nil {
 		t.Error("parseVmRSS of a zombie's status: no error")

@@ -117,25 +117,37 @@ func readRSS(pid int) (int64, error) {
 	return parseVmRSS(b)
 }
 
-func parseVmRSS(status []byte) (int64, error) {
+// readHWM returns the peak resident set size of a process since it started.
+func readHWM(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	return parseStatusKB(b, "VmHWM")
+}
+
+func parseVmRSS(status []byte) (int64, error) { return parseStatusKB(status, "VmRSS") }
+
+// parseStatusKB returns a "<field>: <n> kB" line of /proc/<pid>/status in bytes.
+func parseStatusKB(status []byte, field string) (int64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
-		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmRSS:"))
+		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte(field+":"))
 		if !ok {
 			continue
 		}
 		fields := bytes.Fields(rest)
 		if len(fields) != 2 || string(fields[1]) != "kB" {
-			return 0, fmt.Errorf("VmRSS line %q: want \"<n> kB\"", sc.Text())
+			return 0, fmt.Errorf("%s line %q: want \"<n> kB\"", field, sc.Text())
 		}
 		kb, err := strconv.ParseInt(string(fields[0]), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("VmRSS line %q: %v", sc.Text(), err)
+			return 0, fmt.Errorf("%s line %q: %v", field, sc.Text(), err)
 		}
 		return kb << 10, nil
 	}
-	// A zombie's status has no VmRSS: the process has exited.
-	return 0, fmt.Errorf("no VmRSS in /proc status: the process has exited")
+	// A zombie's status has no Vm* lines: the process has exited.
+	return 0, fmt.Errorf("no %s in /proc status: the process has exited", field)
 }
 
 // rssSampler reads a process's RSS at a fixed interval and keeps the peak.

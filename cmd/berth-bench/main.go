@@ -230,13 +230,16 @@ func run(ctx context.Context, opts *options, stdout, stderr io.Writer) (err erro
 		syscall.Sync()
 		if err = phaseFuncs[name](b, ctx); err != nil {
 			err = fmt.Errorf("phase %s: %w", name, err)
-			if srv != nil {
+			if srv != nil && ctx.Err() == nil {
 				if tail := srv.exitNote(); tail != "" {
 					err = fmt.Errorf("%w\n%s", err, tail)
 				}
 			}
 			break
 		}
+	}
+	if pid != 0 && ctx.Err() == nil {
+		b.lifetimePeakRSS()
 	}
 	writeTable(stdout, b.figures)
 	if opts.jsonPath != "" {

@@ -60,6 +60,13 @@ func startServer(ctx context.Context, path string) (*server, error) {
 	s.cmd = exec.Command(path, "serve", "--data-dir", dataDir, "--listen", addr)
 	s.cmd.Env = append(os.Environ(), "BERTH_ADMIN_PASSWORD="+s.password)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Its own process group: a Ctrl-C at the terminal reaches only the
+		// bench, which then stops the server with SIGTERM and cleans up.
+		Setpgid: true,
+		// And should the bench be killed outright, the server goes too.
+		Pdeathsig: syscall.SIGTERM,
+	}
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
