@@ -22,6 +22,7 @@ type serveOptions struct {
 	insecure   bool
 	domain     string
 	logLevel   string
+	pprof      string
 }
 
 func newServeCmd() *cobra.Command {
@@ -56,6 +57,7 @@ otherwise a random one is generated at first start and printed once.`,
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP on non-loopback addresses")
 	f.StringVar(&o.domain, "domain", "", "domain under which registries are <name>.<domain>")
 	f.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error (default info)")
+	f.StringVar(&o.pprof, "pprof-listen", "", "serve Go's profiler (/debug/pprof/) on this address")
 	return cmd
 }
 
@@ -84,6 +86,9 @@ func (o *serveOptions) config() (config.Config, error) {
 	}
 	if o.logLevel != "" {
 		cfg.LogLevel = o.logLevel
+	}
+	if o.pprof != "" {
+		cfg.PprofListen = o.pprof
 	}
 	return cfg, cfg.Validate()
 }

@@ -149,6 +149,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	if s.cfg.PprofListen != "" {
+		go servePprof(s.cfg.PprofListen, s.log)
+	}
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
 		srv := &http.Server{

@@ -29,6 +29,8 @@ type Config struct {
 	// CredentialCacheTTL is how long a checked password is remembered.
 	CredentialCacheTTL time.Duration `yaml:"credentialCacheTTL"`
 	ShutdownTimeout    time.Duration `yaml:"shutdownTimeout"`
+	// PprofListen serves Go's profiler on its own address (empty: off).
+	PprofListen string `yaml:"pprofListen"`
 }
 
 // TLS names the certificate and key of the listeners.

@@ -5,57 +5,48 @@ package identity
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"strings"
 
-	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
 )
 
-// argon2id parameters: about 20 ms and 32 MiB a hash on one core. A request
-// never pays this twice for the same credentials (see Verifier).
-const (
-	argonTime    = 2
-	argonMemory  = 32 * 1024
-	argonThreads = 1
-	argonKeyLen  = 32
-)
+// bcryptCost makes a check take tens of milliseconds on one core. A request
+// never pays it twice for the same credentials (see Verifier). bcrypt rather
+// than argon2id: argon2id's memory cost would stay in the server's RSS.
+const bcryptCost = 10
 
 // ErrBadHash is a stored hash berth cannot read.
 var ErrBadHash = errors.New("identity: malformed password hash")
 
-// HashPassword returns an argon2id hash in the PHC string format.
+// HashPassword returns a bcrypt hash of password.
 func HashPassword(password string) string {
-	salt := make([]byte, 16)
-	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		b64.EncodeToString(salt), b64.EncodeToString(key))
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		// Only passwords over 72 bytes fail; hash a digest of them instead.
+		h, _ = bcrypt.GenerateFromPassword(prehash(password), bcryptCost)
+	}
+	return string(h)
 }
 
 // CheckPassword reports whether password matches a hash from HashPassword.
 func CheckPassword(hash, password string) (bool, error) {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, ErrBadHash
+	err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
+	if errors.Is(err, bcrypt.ErrPasswordTooLong) {
+		err = bcrypt.CompareHashAndPassword([]byte(hash), prehash(password))
 	}
-	var m uint32
-	var t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false, ErrBadHash
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+		return false, nil
 	}
-	b64 := base64.RawStdEncoding
-	salt, err1 := b64.DecodeString(parts[4])
-	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil {
-		return false, ErrBadHash
-	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	return false, ErrBadHash
+}
+
+func prehash(password string) []byte {
+	sum := sha512Sum([]byte(password))
+	return []byte(base64.RawStdEncoding.EncodeToString(sum[:]))
 }
 
 // RandomPassword returns a password of 24 URL-safe characters.

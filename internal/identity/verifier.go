@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"sync"
 	"time"
@@ -73,3 +74,5 @@ func (v *Verifier) Forget() {
 	v.seen = map[[32]byte]time.Time{}
 	v.mu.Unlock()
 }
+
+func sha512Sum(p []byte) [64]byte { return sha512.Sum512(p) }

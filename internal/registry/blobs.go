@@ -132,8 +132,18 @@ func (s *Service) WriteUpload(ctx context.Context, reg int64, repo, id string, s
 	if err != nil {
 		return u, err
 	}
-	src := io.Reader(&hashingReader{r: r, h: h})
-	n, err := s.blobs.WriteUpload(ctx, id, u.Size, src)
+	var n int64
+	if length >= 0 && length < pipeChunkSize {
+		n, err = s.blobs.WriteUpload(ctx, id, u.Size, &hashingReader{r: r, h: h})
+	} else {
+		p := newHashPipe(r, h)
+		n, err = s.blobs.WriteUpload(ctx, id, u.Size, p)
+		if err == nil {
+			p.finish()
+		} else {
+			p.abandon()
+		}
+	}
 	if err != nil {
 		if errors.Is(err, blob.ErrNotFound) {
 			return u, ErrUploadUnknown

@@ -55,14 +55,11 @@ func (s *Service) PutManifest(ctx context.Context, reg int64, repo string, ref R
 		m.Subject = parsed.Subject.Digest
 	}
 	err = s.db.Update(ctx, func(tx *meta.Tx) error {
-		repoID, err := tx.EnsureRepository(ctx, reg, repo)
+		r, err := tx.UpsertRepository(ctx, reg, repo)
 		if err != nil {
 			return err
 		}
-		r, err := tx.Repository(ctx, reg, repo)
-		if err != nil {
-			return err
-		}
+		repoID := r.ID
 		if err := checkLock(r.Attributes.WriteEnabled, "repository "+repo, "writeEnabled"); err != nil {
 			return err
 		}
@@ -92,12 +89,11 @@ func (s *Service) PutManifest(ctx context.Context, reg int64, repo string, ref R
 			return err
 		}
 		if ref.Tag != "" {
-			if err := tx.PutTag(ctx, repoID, ref.Tag, d); err != nil {
-				return err
-			}
+			return tx.PutTag(ctx, repoID, ref.Tag, d)
 		}
-		return tx.TouchRepository(ctx, repoID)
+		return nil
 	})
+	s.cache.invalidate(reg, repo)
 	return PutResult{Digest: d, Subject: m.Subject}, err
 }
 
@@ -112,29 +108,37 @@ func appendUnique(ds []oci.Digest, d oci.Digest) []oci.Digest {
 
 // GetManifest returns a manifest with its content, by tag or digest.
 func (s *Service) GetManifest(ctx context.Context, reg int64, repo string, ref Reference) (meta.Manifest, error) {
-	var m meta.Manifest
-	var err error
-	if ref.Tag != "" {
-		var t meta.Tag
-		m, t, err = s.db.ResolveTag(ctx, reg, repo, ref.Tag)
-		if err == nil {
-			err = checkLock(t.Attributes.ReadEnabled, "tag "+repo+":"+ref.Tag, "readEnabled")
+	rc := s.cache.repo(reg, repo)
+	key := ref.Tag
+	if key == "" {
+		key = "@" + string(ref.Digest)
+	}
+	r, ok := rc.get(s.cache, key)
+	if !ok {
+		var err error
+		if ref.Tag != "" {
+			r.m, r.t, err = s.db.ResolveTag(ctx, reg, repo, ref.Tag)
+		} else {
+			r.m, err = s.db.Manifest(ctx, reg, repo, ref.Digest)
+			r.t.Attributes = meta.Unlocked
 		}
-	} else {
-		m, err = s.db.Manifest(ctx, reg, repo, ref.Digest)
+		if errors.Is(err, meta.ErrNotFound) {
+			return r.m, ErrManifestUnknown
+		} else if err != nil {
+			return r.m, err
+		}
+		rc.put(s.cache, key, r)
 	}
-	if errors.Is(err, meta.ErrNotFound) {
-		return m, ErrManifestUnknown
+	if err := checkLock(r.t.Attributes.ReadEnabled, "tag "+repo+":"+ref.Tag, "readEnabled"); err != nil {
+		return r.m, err
 	}
-	if err != nil {
-		return m, err
-	}
-	return m, checkLock(m.Attributes.ReadEnabled, "manifest "+repo+"@"+string(m.Digest), "readEnabled")
+	return r.m, checkLock(r.m.Attributes.ReadEnabled, "manifest "+repo+"@"+string(r.m.Digest), "readEnabled")
 }
 
 // DeleteManifest deletes a tag, or a manifest by digest with every tag that
 // names it, unless a lock forbids it.
 func (s *Service) DeleteManifest(ctx context.Context, reg int64, repo string, ref Reference) error {
+	defer s.cache.invalidate(reg, repo)
 	return s.db.Update(ctx, func(tx *meta.Tx) error {
 		r, err := tx.Repository(ctx, reg, repo)
 		if errors.Is(err, meta.ErrNotFound) {
@@ -194,16 +198,23 @@ func checkDeletable(a meta.Attributes, what string) error {
 
 // TagNames lists the tags of a repository for tags/list.
 func (s *Service) TagNames(ctx context.Context, reg int64, repo, last string, n int) ([]string, error) {
-	tags, err := s.db.TagNames(ctx, reg, repo, last, n)
-	if err != nil || len(tags) > 0 {
-		return tags, err
+	rc := s.cache.repo(reg, repo)
+	if tags, ok := rc.tagPage(s.cache, last, n); ok {
+		return tags, nil
 	}
-	if _, err := s.db.Repository(ctx, reg, repo); errors.Is(err, meta.ErrNotFound) {
-		return nil, ErrNameUnknown
-	} else if err != nil {
+	all, err := s.db.TagNames(ctx, reg, repo, "", 0)
+	if err != nil {
 		return nil, err
 	}
-	return tags, nil
+	if len(all) == 0 {
+		if _, err := s.db.Repository(ctx, reg, repo); errors.Is(err, meta.ErrNotFound) {
+			return nil, ErrNameUnknown
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	rc.putTags(s.cache, all)
+	return page(all, last, n), nil
 }
 
 // Catalog lists the names of a registry's repositories that hold content.

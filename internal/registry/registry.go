@@ -58,11 +58,16 @@ type Service struct {
 	blobs blob.Store
 	log   *slog.Logger
 	now   func() time.Time
+	cache *readCache
 }
+
+// CacheTTL bounds how long a read may be served from memory after another
+// replica changed it. Writes through this service are seen at once.
+const CacheTTL = time.Second
 
 // New returns a service over a metadata store and a blob store.
 func New(db *meta.DB, blobs blob.Store, log *slog.Logger) *Service {
-	return &Service{db: db, blobs: blobs, log: log, now: time.Now}
+	return &Service{db: db, blobs: blobs, log: log, now: time.Now, cache: newReadCache(CacheTTL, time.Now)}
 }
 
 // Registry names the registry a request is for.

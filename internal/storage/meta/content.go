@@ -57,6 +57,19 @@ func (tx *Tx) EnsureRepository(ctx context.Context, registryID int64, name strin
 	return id, err
 }
 
+// UpsertRepository returns a repository, creating it if needed, and records
+// that its content changed now.
+func (tx *Tx) UpsertRepository(ctx context.Context, registryID int64, name string) (Repository, error) {
+	r := Repository{RegistryID: registryID, Name: name}
+	var c, u int64
+	err := tx.c.queryRow(ctx, `INSERT INTO repositories (registry_id, name, created_at, updated_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (registry_id, name) DO UPDATE SET updated_at = excluded.updated_at
+		RETURNING id, created_at, updated_at, `+attrCols, registryID, name, nanos(tx.now), nanos(tx.now)).
+		Scan(append([]any{&r.ID, &c, &u}, attrDest(&r.Attributes)...)...)
+	r.CreatedAt, r.UpdatedAt = fromNanos(c), fromNanos(u)
+	return r, err
+}
+
 // TouchRepository records that a repository's content changed.
 func (tx *Tx) TouchRepository(ctx context.Context, repoID int64) error {
 	_, err := tx.c.exec(ctx, `UPDATE repositories SET updated_at = ? WHERE id = ?`, nanos(tx.now), repoID)

@@ -18,9 +18,15 @@ import (
 // through Update, one transaction at a time on SQLite.
 type DB struct {
 	reads
-	write      *sql.DB
-	writeStmts *stmtCache
-	now        func() time.Time
+	write       *sql.DB
+	checkpoints *sql.DB
+	writeStmts  *stmtCache
+	now         func() time.Time
+
+	writes     chan *writeReq
+	closed     chan struct{}
+	closeOnce  sync.Once
+	writerDone chan struct{}
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.
@@ -153,6 +159,18 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("meta: migrate %s: %w", path, err)
 	}
+	// Checkpoints run on their own connection, off the writer's path: a
+	// commit never waits for the WAL to be copied back and synced.
+	if _, err := w.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		w.Close()
+		return nil, err
+	}
+	cp, err := sql.Open("sqlite", dsn(false))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	cp.SetMaxOpenConns(1)
 	r, err := sql.Open("sqlite", dsn(true))
 	if err != nil {
 		w.Close()
@@ -161,9 +179,27 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxLifetime(0)
-	db := &DB{write: w, writeStmts: &stmtCache{db: w}, now: time.Now}
+	db := &DB{write: w, checkpoints: cp, writeStmts: &stmtCache{db: w}, now: time.Now,
+		writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	db.reads = reads{conn{cache: &stmtCache{db: r}}}
+	go db.writer()
+	go db.checkpointer()
 	return db, nil
+}
+
+// checkpointer copies the WAL back into the database file every second,
+// without blocking readers or the writer (a passive checkpoint).
+func (db *DB) checkpointer() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.closed:
+			return
+		case <-t.C:
+			db.checkpoints.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // SetClock replaces the clock that stamps records (tests).
@@ -171,7 +207,10 @@ func (db *DB) SetClock(now func() time.Time) { db.now = now }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.reads.c.cache.db.Close(), db.write.Close())
+	db.closeOnce.Do(func() { close(db.closed) })
+	<-db.writerDone
+	db.checkpoints.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
+	return errors.Join(db.reads.c.cache.db.Close(), db.write.Close(), db.checkpoints.Close())
 }
 
 // Ping checks that the store answers.
@@ -180,24 +219,116 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.reads.c.plain().QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
-// Update runs fn in one write transaction, committed when fn returns nil.
+// Update runs fn in a write transaction; fn's writes are committed when it
+// returns nil and undone when it returns an error. Concurrent calls are
+// grouped into one SQLite transaction (group commit), each fn inside its own
+// savepoint, so a busy writer pays one commit for many changes. fn must not
+// call Update itself.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.writes <- req:
+	case <-db.closed:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-req.done
+}
+
+var errClosed = errors.New("meta: store closed")
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(tx *Tx) error
+	done chan error
+}
+
+// maxBatch bounds how many changes share one commit.
+const maxBatch = 64
+
+// writer runs every write, one batch at a time.
+func (db *DB) writer() {
+	defer close(db.writerDone)
+	for {
+		var batch []*writeReq
+		select {
+		case req := <-db.writes:
+			batch = append(batch, req)
+		case <-db.closed:
+			return
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-db.writes:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+func (db *DB) runBatch(batch []*writeReq) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	finish := func() {
+		for i, r := range batch {
+			r.done <- results[i]
+		}
+	}
+	defer finish()
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		for i := range results {
+			results[i] = err
+		}
+		return
 	}
 	missed := &missedQueries{}
-	tx := &Tx{reads: reads{conn{cache: db.writeStmts, tx: sqlTx, missed: missed}}, now: db.now()}
-	err = fn(tx)
-	if err != nil {
+	grouped := len(batch) > 1
+	ok := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if grouped {
+			if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT change"); err != nil {
+				results[i] = err
+				continue
+			}
+		}
+		tx := &Tx{reads: reads{conn{cache: db.writeStmts, tx: sqlTx, missed: missed}}, now: db.now()}
+		results[i] = r.fn(tx)
+		switch {
+		case results[i] == nil:
+			ok++
+			if grouped {
+				if _, err := sqlTx.ExecContext(ctx, "RELEASE change"); err != nil {
+					results[i] = err
+					ok--
+				}
+			}
+		case grouped:
+			sqlTx.ExecContext(ctx, "ROLLBACK TO change")
+			sqlTx.ExecContext(ctx, "RELEASE change")
+		}
+	}
+	if ok == 0 {
 		sqlTx.Rollback()
-	} else {
-		err = sqlTx.Commit()
+	} else if err := sqlTx.Commit(); err != nil {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
 	}
 	for _, q := range missed.take() {
 		db.writeStmts.get(ctx, q) // a failure here only means no cache
 	}
-	return err
 }
 
 // Tx is one write transaction. It reads what it has written.

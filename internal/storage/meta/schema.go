@@ -38,7 +38,7 @@ var migrations = []string{
 		digest TEXT NOT NULL REFERENCES blobs(digest),
 		created_at INTEGER NOT NULL,
 		PRIMARY KEY (repository_id, digest)
-	);
+	) WITHOUT ROWID;
 	CREATE INDEX repository_blobs_digest ON repository_blobs(digest);
 	CREATE TABLE manifests (
 		id INTEGER PRIMARY KEY,
@@ -63,13 +63,13 @@ var migrations = []string{
 		manifest_id INTEGER NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
 		digest TEXT NOT NULL REFERENCES blobs(digest),
 		PRIMARY KEY (manifest_id, digest)
-	);
+	) WITHOUT ROWID;
 	CREATE INDEX manifest_blobs_digest ON manifest_blobs(digest);
 	CREATE TABLE manifest_children (
 		manifest_id INTEGER NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
 		child_digest TEXT NOT NULL,
 		PRIMARY KEY (manifest_id, child_digest)
-	);
+	) WITHOUT ROWID;
 	CREATE TABLE tags (
 		id INTEGER PRIMARY KEY,
 		repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
