@@ -121,6 +121,9 @@ func (s *Server) bootstrap(ctx context.Context, adminPassword string, out io.Wri
 	return nil
 }
 
+// Close releases the stores of a server that never ran.
+func (s *Server) Close() error { return s.db.Close() }
+
 // Handler is the whole HTTP surface (tests serve it with httptest).
 func (s *Server) Handler() http.Handler { return s.handler }
 
