@@ -16,11 +16,19 @@ import (
 
 // StatBlob returns a blob linked to a repository.
 func (s *Service) StatBlob(ctx context.Context, reg int64, repo string, d oci.Digest) (meta.Blob, error) {
+	rc := s.cache.repo(reg, repo)
+	key := "blob@" + string(d)
+	if r, ok := rc.get(s.cache, key); ok {
+		return meta.Blob{Digest: d, Size: r.m.Size, CreatedAt: r.m.CreatedAt}, nil
+	}
 	b, err := s.db.RepositoryBlob(ctx, reg, repo, d)
 	if errors.Is(err, meta.ErrNotFound) {
 		return b, ErrBlobUnknown
+	} else if err != nil {
+		return b, err
 	}
-	return b, err
+	rc.put(s.cache, key, resolved{m: meta.Manifest{Size: b.Size, CreatedAt: b.CreatedAt}})
+	return b, nil
 }
 
 // OpenBlob opens a blob linked to a repository.
@@ -40,6 +48,7 @@ func (s *Service) OpenBlob(ctx context.Context, reg int64, repo string, d oci.Di
 // DeleteBlob unlinks a blob from a repository. The content stays while
 // other repositories or manifests use it; garbage collection reclaims it.
 func (s *Service) DeleteBlob(ctx context.Context, reg int64, repo string, d oci.Digest) error {
+	defer s.cache.invalidate(reg, repo)
 	return s.db.Update(ctx, func(tx *meta.Tx) error {
 		r, err := tx.Repository(ctx, reg, repo)
 		if errors.Is(err, meta.ErrNotFound) {
