@@ -3,6 +3,7 @@ package distribution
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -164,7 +165,8 @@ func contentRange(r *http.Request) (start, length int64, err error) {
 	a, b, ok := strings.Cut(s, "-")
 	start, err1 := strconv.ParseInt(a, 10, 64)
 	end, err2 := strconv.ParseInt(b, 10, 64)
-	if !ok || err1 != nil || err2 != nil || start < 0 || end < start-1 {
+	// end == MaxInt64 would make the length overflow into "unknown".
+	if !ok || err1 != nil || err2 != nil || start < 0 || end < start-1 || end == math.MaxInt64 {
 		return 0, 0, errcode.RangeInvalid.WithMessage("malformed Content-Range " + strconv.Quote(r.Header.Get("Content-Range")))
 	}
 	n := end - start + 1
