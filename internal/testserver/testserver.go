@@ -105,8 +105,8 @@ func Start(t testing.TB, opts Opts) *Server {
 	}
 	t.Cleanup(func() {
 		s.Stop()
-		if t.Failed() {
-			t.Logf("berth serve stderr (last %d bytes):\n%s", tailSize, s.Stderr())
+		if out := s.Stderr(); t.Failed() && out != "" {
+			t.Logf("berth serve stderr, last %d bytes:\n%s", failureTail, lastBytes(out, failureTail))
 		}
 	})
 

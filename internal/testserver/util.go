@@ -10,6 +10,16 @@ import (
 // start-up and the last requests, small enough for a long test.
 const tailSize = 256 << 10
 
+// failureTail is how much of the server's output a failed test logs.
+const failureTail = 16 << 10
+
+func lastBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "[…]" + s[len(s)-n:]
+}
+
 // tailBuffer keeps the last tailSize bytes written to it. It is safe for
 // concurrent use, since os/exec copies output from another goroutine.
 type tailBuffer struct {
