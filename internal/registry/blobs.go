@@ -79,7 +79,7 @@ func (s *Service) MountBlob(ctx context.Context, reg int64, repo, from string, d
 		if from != "" {
 			b, err = tx.RepositoryBlob(ctx, reg, from, d)
 		} else {
-			b, err = tx.Blob(ctx, d)
+			b, err = tx.RegistryBlob(ctx, reg, d)
 		}
 		if errors.Is(err, meta.ErrNotFound) {
 			return nil

@@ -177,6 +177,17 @@ func (q reads) RepositoryBlob(ctx context.Context, registryID int64, repo string
 	return b, notFound(err)
 }
 
+// RegistryBlob looks up a blob linked to any repository of a registry.
+func (q reads) RegistryBlob(ctx context.Context, registryID int64, d oci.Digest) (Blob, error) {
+	b := Blob{Digest: d}
+	var t int64
+	err := q.c.queryRow(ctx, `SELECT b.size, b.created_at FROM blobs b WHERE b.digest = ? AND EXISTS (
+		SELECT 1 FROM repository_blobs l JOIN repositories r ON r.id = l.repository_id
+		WHERE l.digest = b.digest AND r.registry_id = ?)`, string(d), registryID).Scan(&b.Size, &t)
+	b.CreatedAt = fromNanos(t)
+	return b, notFound(err)
+}
+
 func encodeAnnotations(a map[string]string) string {
 	if len(a) == 0 {
 		return ""
