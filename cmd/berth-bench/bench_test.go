@@ -365,3 +365,29 @@ func TestPushesAgainstStrictServer(t *testing.T) {
 		t.Errorf("push with a wrong password: err = %v, want 401", err)
 	}
 }
+
+func TestParseOptions(t *testing.T) {
+	bad := [][]string{
+		{},
+		{"--berth", "bin/berth", "--url", "http://127.0.0.1:5000"},
+		{"--berth", "bin/berth", "--user", "admin"},
+		{"--url", "127.0.0.1:5000"},
+		{"--url", "http://127.0.0.1:5000", "--duration", "0s"},
+		{"--url", "http://127.0.0.1:5000", "--blob-size", "1XB"},
+	}
+	for _, args := range bad {
+		if _, err := parseOptions(args, io.Discard); err == nil {
+			t.Errorf("parseOptions(%q): no error", args)
+		}
+	}
+	opts, err := parseOptions([]string{"--url", "http://127.0.0.1:5000", "--blob-size", "32MiB", "--only", "push-chunked"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.blobSize != 32<<20 || opts.chunkSize != 32<<20 {
+		t.Errorf("blob %d, chunk %d: want both 32 MiB (the chunk capped at the blob)", opts.blobSize, opts.chunkSize)
+	}
+	if want := []string{"sha256", "push-chunked"}; !slices.Equal(opts.phases, want) {
+		t.Errorf("phases %v, want %v", opts.phases, want)
+	}
+}

@@ -39,10 +39,13 @@ type options struct {
 }
 
 // phaseOrder is the order phases run in. idle-rss comes first so that
-// nothing has loaded the server yet.
+// nothing has loaded the server yet; each machine limit runs just before the
+// phases compared with it, so that a change in the machine's other load
+// between the two skews the ratio less.
 var phaseOrder = []string{
-	"idle-rss", "sha256", "tcp",
-	"push", "push-chunked", "pull",
+	"idle-rss",
+	"sha256", "push", "push-chunked",
+	"tcp", "pull",
 	"manifest-put", "manifest-get", "blob-head", "tags-list",
 }
 
@@ -70,6 +73,9 @@ func main() {
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
+	if errors.Is(err, errFlagsReported) {
+		os.Exit(2)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "berth-bench: %v\n", err)
 		os.Exit(2)
@@ -82,6 +88,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// errFlagsReported is a flag error the flag package has already printed.
+var errFlagsReported = errors.New("bad flags")
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	opts := &options{blobSize: 1 << 30, chunkSize: 64 << 20}
@@ -104,7 +113,10 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&opts.jsonPath, "json", "", "also write the figures as JSON to `file`")
 	fs.StringVar(&opts.cpuProf, "cpuprofile", "", "write the bench's own CPU profile to `file`")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errFlagsReported
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))

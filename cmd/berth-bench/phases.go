@@ -74,6 +74,13 @@ var phaseFuncs = map[string]func(*bench, context.Context) error{
 // long-lived registry apart.
 func (b *bench) repo(kind string) string { return "bench/" + b.runID + "-" + kind }
 
+// seed returns the pattern seed of this run's n-th large blob, so that no
+// run pushes content an earlier run against the same registry already did.
+func (b *bench) seed(n uint64) uint64 {
+	id, _ := strconv.ParseUint(b.runID, 16, 64)
+	return id<<8 | n
+}
+
 func mbps(bytes int64, d time.Duration) float64 { return float64(bytes) / mb / d.Seconds() }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -210,7 +217,7 @@ func (b *bench) bigPush(ctx context.Context, phase string, seed uint64, t *targe
 }
 
 func (b *bench) pushMonolithic(ctx context.Context) error {
-	blob, err := b.bigPush(ctx, "push", 1, &target{Op: ">=", Value: 0.6, Of: "sha256"}, b.monolithic)
+	blob, err := b.bigPush(ctx, "push", b.seed(1), &target{Op: ">=", Value: 0.6, Of: "sha256"}, b.monolithic)
 	if err != nil {
 		return err
 	}
@@ -225,7 +232,7 @@ func (b *bench) monolithic(ctx context.Context, blob *bigBlob, p *pattern) error
 }
 
 func (b *bench) pushChunked(ctx context.Context) error {
-	_, err := b.bigPush(ctx, "push-chunked", 2, nil, func(ctx context.Context, blob *bigBlob, p *pattern) error {
+	_, err := b.bigPush(ctx, "push-chunked", b.seed(2), nil, func(ctx context.Context, blob *bigBlob, p *pattern) error {
 		c := newClient(1, blobTimeout)
 		defer closeClient(c)
 		return b.reg.pushChunked(ctx, c, blob.repo, blob.digest, p, blob.size, b.opts.chunkSize)
@@ -236,7 +243,7 @@ func (b *bench) pushChunked(ctx context.Context) error {
 func (b *bench) pull(ctx context.Context) error {
 	if b.big == nil {
 		b.logf("pushing the blob to pull")
-		p := newPattern(1)
+		p := newPattern(b.seed(1))
 		digest, err := p.digest(b.opts.blobSize)
 		if err != nil {
 			return err
