@@ -186,6 +186,9 @@ func (rq *request) base() error {
 // writeError maps an error to a protocol code, once, for every handler.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rt route, err error) {
 	e := toCode(err)
+	if e.Code.Status >= 500 && r.Context().Err() != nil {
+		e = errcode.ClientClosed.New() // what failed did so because the client left
+	}
 	if e.Code.Status >= 500 {
 		h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {

@@ -40,6 +40,10 @@ var (
 	PaginationInvalid   = Code{"PAGINATION_NUMBER_INVALID", http.StatusBadRequest, "invalid number of results requested"}
 	Unavailable         = Code{"UNAVAILABLE", http.StatusServiceUnavailable, "service unavailable"}
 	Unknown             = Code{"UNKNOWN", http.StatusInternalServerError, "unknown error"}
+	// ClientClosed is nginx's 499, as distribution/distribution answers: no
+	// one reads it, but metrics and logs must not count a client that hung
+	// up mid-request as a server failure.
+	ClientClosed = Code{"UNKNOWN", 499, "the client closed the request before it was complete"}
 )
 
 // Error is a Code with a message and optional detail for one response.
