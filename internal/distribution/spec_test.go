@@ -55,9 +55,10 @@ type server struct {
 	dir string
 	url string
 
-	mu       sync.Mutex
-	finished int      // requests the handler has returned from
-	failures []string // requests answered with a 5xx
+	mu         sync.Mutex
+	finished   int      // requests the handler has returned from
+	lastStatus int      // the status of the last of them
+	failures   []string // requests answered with a 5xx
 }
 
 // newServer starts berth on a fresh data directory.
@@ -85,6 +86,7 @@ func newServerAt(t *testing.T, dir string) *server {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.finished++
+			s.lastStatus = sw.status
 			if sw.status >= 500 {
 				s.failures = append(s.failures, r.Method+" "+r.URL.String()+" -> "+strconv.Itoa(sw.status))
 			}
@@ -450,6 +452,7 @@ func errorDetailHas(s string) func(*testing.T, *http.Response, []byte) {
 }
 
 func TestSpecBase(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	s.run(t, []step{
 		{name: "GET /v2/ answers 200 with the API version", method: "GET", path: "/v2/",
@@ -471,5 +474,21 @@ func TestSpecBase(t *testing.T) {
 		{name: "PATCH on a blob is 405", method: "PATCH", path: "/v2/a/blobs/" + sha256Digest(nil), status: 405, code: "UNSUPPORTED"},
 		{name: "GET on the upload start is 405", method: "GET", path: "/v2/a/blobs/uploads/", status: 405, code: "UNSUPPORTED"},
 		{name: "PUT on tags/list is 405", method: "PUT", path: "/v2/a/tags/list", status: 405, code: "UNSUPPORTED"},
+	})
+}
+
+// TestSpecPathsAreNotCleaned checks that a /v2 path reaches the handler as
+// sent: "a//b" is not a valid name, and must not become "a/b".
+func TestSpecPathsAreNotCleaned(t *testing.T) {
+	t.Skip("app serves /v2 through http.ServeMux, which redirects a//b and a/../b to the cleaned path (307); unskip when /v2 bypasses the mux")
+	s := newServer(t)
+	img := s.pushImage(t, "clean/app", "v1", "clean")
+	s.run(t, []step{
+		{name: "a name with an empty component", method: "GET", path: "/v2/clean//app/manifests/v1", status: 400, code: "NAME_INVALID"},
+		{name: "a name with a dot-dot component", method: "GET", path: "/v2/clean/x/../app/manifests/" + img.digest, status: 400, code: "NAME_INVALID"},
+		{name: "a PUT to a name with an empty component", method: "PUT", path: "/v2/clean//app/manifests/v2",
+			header: hdr("Content-Type", mtOCIManifest), body: img.manifest, status: 400, code: "NAME_INVALID"},
+		{name: "the PUT did not land in clean/app", method: "GET", path: "/v2/clean/app/tags/list", status: 200, check: tagsAre("clean/app", "v1")},
+		{name: "an upload id of dots", method: "GET", path: "/v2/clean/app/blobs/uploads/..", status: 404, code: "BLOB_UPLOAD_UNKNOWN"},
 	})
 }
