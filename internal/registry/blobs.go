@@ -157,6 +157,9 @@ func (s *Service) WriteUpload(ctx context.Context, reg int64, repo, id string, s
 		if errors.Is(err, blob.ErrNotFound) {
 			return u, ErrUploadUnknown
 		}
+		if errors.Is(err, blob.ErrOffset) {
+			return u, s.dropTornUpload(ctx, id)
+		}
 		// Nothing is recorded: the next write cuts the file back to u.Size.
 		return u, err
 	}
@@ -206,8 +209,11 @@ func (s *Service) FinishUpload(ctx context.Context, reg int64, repo, id string, 
 		return meta.Blob{}, ErrDigestMismatch
 	}
 	if err := s.blobs.CommitUpload(ctx, id, u.Size, d); err != nil {
-		if errors.Is(err, blob.ErrNotFound) {
+		switch {
+		case errors.Is(err, blob.ErrNotFound):
 			return meta.Blob{}, ErrUploadUnknown
+		case errors.Is(err, blob.ErrOffset):
+			return meta.Blob{}, s.dropTornUpload(ctx, id)
 		}
 		return meta.Blob{}, err
 	}
@@ -258,6 +264,19 @@ func (s *Service) CancelUpload(ctx context.Context, reg int64, repo, id string) 
 		return err
 	}
 	return s.cancel(ctx, id)
+}
+
+// dropTornUpload forgets an upload whose file holds fewer bytes than its
+// session records. Upload writes are not fsynced, so a machine crash can
+// lose their tail; the recorded hash state then covers bytes that are gone
+// and the upload cannot go on. The client is told the upload is unknown, as
+// the protocol allows, and starts it again.
+func (s *Service) dropTornUpload(ctx context.Context, id string) error {
+	s.log.WarnContext(ctx, "upload lost bytes in a crash; dropping it", "upload", id)
+	if err := s.cancel(ctx, id); err != nil {
+		return err
+	}
+	return ErrUploadUnknown
 }
 
 func (s *Service) cancel(ctx context.Context, id string) error {
