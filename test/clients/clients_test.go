@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -186,7 +187,7 @@ func TestOras(t *testing.T) {
 	}
 
 	// The referrers API answers for the image...
-	checkReferrers(t, e, "demo/app", img.digest, attached.Digest, "application/vnd.example.sig")
+	checkReferrers(t, e, "demo/app", img.digest, false, attached.Digest, "application/vnd.example.sig")
 	// ...so oras must not have fallen back to the referrers tag schema.
 	for _, tag := range e.tags("demo/app") {
 		if referrersTagRE.MatchString(tag) {
@@ -213,19 +214,55 @@ func TestOras(t *testing.T) {
 		t.Errorf("oras discover found %+v, want %s (application/vnd.example.sig)", found, attached.Digest)
 	}
 
+	// A second referrer of another type: filtering by artifact type, on the
+	// server (the referrers API's artifactType parameter) and in oras.
+	if err := os.WriteFile(filepath.Join(work, "sbom.json"), []byte(`{"packages":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var sbom struct {
+		Digest string `json:"digest"`
+	}
+	out = e.runIn(work, "oras", oras("attach", "--format", "json", "--artifact-type", "application/vnd.example.sbom",
+		img.ref, "sbom.json:application/vnd.example.sbom.v1+json")...)
+	if err := json.Unmarshal([]byte(out), &sbom); err != nil || sbom.Digest == "" {
+		t.Fatalf("oras attach --format json: %v: %s", err, out)
+	}
+	checkReferrers(t, e, "demo/app", img.digest, true, sbom.Digest, "application/vnd.example.sbom")
+	discovered.Referrers, discovered.Manifests = nil, nil
+	out = e.run("oras", oras("discover", "--format", "json", "--artifact-type", "application/vnd.example.sbom", img.ref)...)
+	if err := json.Unmarshal([]byte(out), &discovered); err != nil {
+		t.Fatalf("oras discover --format json: %v: %s", err, out)
+	}
+	found = append(discovered.Referrers, discovered.Manifests...)
+	if len(found) != 1 || found[0].Digest != sbom.Digest {
+		t.Errorf("oras discover --artifact-type application/vnd.example.sbom found %+v, want only %s", found, sbom.Digest)
+	}
+	if n := len(e.tags("demo/app")); n != 1 {
+		t.Errorf("demo/app has %d tags after two attachments, want 1 (v1)", n)
+	}
+
 	wrong := []string{"--plain-http", "-u", testserver.AdminUser, "-p", e.srv.Password + "-wrong"}
 	e.refused(e.vars, "oras", append([]string{"repo", "tags", e.addr + "/demo/app"}, wrong...)...)
 	e.refused(e.vars, "oras", append([]string{"pull", "-o", t.TempDir(), artifact}, wrong...)...)
 }
 
 // checkReferrers asks the referrers API of repo for subject's referrers and
-// checks that it lists exactly want, with its artifact type.
-func checkReferrers(t *testing.T, e *env, repo, subject, want, artifactType string) {
+// checks that it lists exactly want, with its artifact type. With filter
+// set, it asks for that artifact type only; berth filters on the server
+// (the spec allows leaving it to the client) and must say so.
+func checkReferrers(t *testing.T, e *env, repo, subject string, filter bool, want, artifactType string) {
 	t.Helper()
-	r := e.request(http.MethodGet, "/v2/"+repo+"/referrers/"+subject)
+	path := "/v2/" + repo + "/referrers/" + subject
+	if filter {
+		path += "?artifactType=" + url.QueryEscape(artifactType)
+	}
+	r := e.request(http.MethodGet, path)
 	if r.status != http.StatusOK {
-		t.Errorf("GET /v2/%s/referrers/%s = %d, want 200: %s", repo, subject, r.status, r.body)
+		t.Errorf("GET %s = %d, want 200: %s", path, r.status, r.body)
 		return
+	}
+	if got := r.header.Get("OCI-Filters-Applied"); filter && got != "artifactType" {
+		t.Errorf("GET %s: OCI-Filters-Applied %q, want artifactType", path, got)
 	}
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/vnd.oci.image.index.v1+json") {
 		t.Errorf("referrers Content-Type = %q, want application/vnd.oci.image.index.v1+json", ct)
