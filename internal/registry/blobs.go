@@ -211,11 +211,18 @@ func (s *Service) FinishUpload(ctx context.Context, reg int64, repo, id string, 
 	if err := s.blobs.CommitUpload(ctx, id, u.Size, d); err != nil {
 		switch {
 		case errors.Is(err, blob.ErrNotFound):
-			return meta.Blob{}, ErrUploadUnknown
+			// The session is recorded but its file is gone: a crash came
+			// between the store's rename and the transaction below, or a
+			// concurrent PUT committed it. If the blob is there whole, the
+			// commit happened; record it as that request would have.
+			if n, serr := s.blobs.Stat(ctx, d); serr != nil || n != u.Size {
+				return meta.Blob{}, ErrUploadUnknown
+			}
 		case errors.Is(err, blob.ErrOffset):
 			return meta.Blob{}, s.dropTornUpload(ctx, id)
+		default:
+			return meta.Blob{}, err
 		}
-		return meta.Blob{}, err
 	}
 	b := meta.Blob{Digest: d, Size: u.Size}
 	err = s.db.Update(ctx, func(tx *meta.Tx) error {
