@@ -9,7 +9,6 @@
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
-.DEFAULT_GOAL := test
 
 GO ?= go
 BERTH := bin/berth
@@ -65,4 +64,3 @@ bench: build
 # data) and the tool cache under ~/.cache/berth alone.
 clean:
 	rm -rf bin coverage.out
-	$(GO) clean -testcache
