@@ -130,6 +130,16 @@ func (s *Service) Upload(ctx context.Context, reg int64, repo, id string) (meta.
 // chunk begins (-1 when it did not say); length is the chunk's declared
 // length (-1 when unknown). It returns the session after the chunk.
 func (s *Service) WriteUpload(ctx context.Context, reg int64, repo, id string, start, length int64, r io.Reader) (meta.Upload, error) {
+	unlock, err := s.uploads.lock(ctx, id)
+	if err != nil {
+		return meta.Upload{ID: id}, err
+	}
+	defer unlock()
+	return s.writeUpload(ctx, reg, repo, id, start, length, r)
+}
+
+// writeUpload is WriteUpload for a caller holding the upload's lock.
+func (s *Service) writeUpload(ctx context.Context, reg int64, repo, id string, start, length int64, r io.Reader) (meta.Upload, error) {
 	u, err := s.Upload(ctx, reg, repo, id)
 	if err != nil {
 		return u, err
@@ -184,12 +194,19 @@ func (s *Service) WriteUpload(ctx context.Context, reg int64, repo, id string, s
 // FinishUpload appends a last chunk (r may be nil) and commits the upload as
 // blob d of the repository, if the content matches d.
 func (s *Service) FinishUpload(ctx context.Context, reg int64, repo, id string, d oci.Digest, start, length int64, r io.Reader) (meta.Blob, error) {
+	// Held to the end: a PATCH running beside the commit would write into
+	// the file the commit renames into place.
+	unlock, err := s.uploads.lock(ctx, id)
+	if err != nil {
+		return meta.Blob{}, err
+	}
+	defer unlock()
 	u, err := s.Upload(ctx, reg, repo, id)
 	if err != nil {
 		return meta.Blob{}, err
 	}
 	if r != nil {
-		if u, err = s.WriteUpload(ctx, reg, repo, id, start, length, r); err != nil {
+		if u, err = s.writeUpload(ctx, reg, repo, id, start, length, r); err != nil {
 			return meta.Blob{}, err
 		}
 	}
@@ -212,9 +229,9 @@ func (s *Service) FinishUpload(ctx context.Context, reg int64, repo, id string, 
 		switch {
 		case errors.Is(err, blob.ErrNotFound):
 			// The session is recorded but its file is gone: a crash came
-			// between the store's rename and the transaction below, or a
-			// concurrent PUT committed it. If the blob is there whole, the
-			// commit happened; record it as that request would have.
+			// between the store's rename and the transaction below. If the
+			// blob is there whole, the commit happened; record it as that
+			// request would have.
 			if n, serr := s.blobs.Stat(ctx, d); serr != nil || n != u.Size {
 				return meta.Blob{}, ErrUploadUnknown
 			}

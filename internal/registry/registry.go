@@ -59,6 +59,8 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 	cache *readCache
+	// uploads serialises writes to each upload session.
+	uploads uploadLocks
 }
 
 // CacheTTL bounds how long a read may be served from memory after another
