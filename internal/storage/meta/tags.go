@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 
@@ -110,13 +111,21 @@ func (q reads) Tags(ctx context.Context, repoID int64, p Page) ([]Tag, error) {
 	return out, rows.Err()
 }
 
-// CreateUpload records a new upload session.
+// CreateUpload records a new upload session. An ID already taken is
+// ErrConflict. (DO NOTHING rather than a failed insert: on PostgreSQL a
+// failed statement would abort the whole transaction.)
 func (tx *Tx) CreateUpload(ctx context.Context, u *Upload) error {
 	u.CreatedAt, u.UpdatedAt = tx.now.UTC(), tx.now.UTC()
-	_, err := tx.c.exec(ctx, `INSERT INTO uploads (id, registry_id, repository, size, hash_state, algorithm, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.RegistryID, u.Repository, u.Size, u.HashState, u.Algorithm,
+	res, err := tx.c.exec(ctx, `INSERT INTO uploads (id, registry_id, repository, size, hash_state, algorithm, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, u.ID, u.RegistryID, u.Repository, u.Size, u.HashState, u.Algorithm,
 		nanos(u.CreatedAt), nanos(u.UpdatedAt))
-	return err
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmp.Or(err, ErrConflict)
+	}
+	return nil
 }
 
 // Upload looks an upload session up.
