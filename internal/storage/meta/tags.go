@@ -162,12 +162,15 @@ func (tx *Tx) DeleteUpload(ctx context.Context, id string) error {
 	return err
 }
 
-// PutUser creates a user, or replaces the password hash and role of one.
+// PutUser creates a user, or replaces the password hash and role of one;
+// u.ID and u.CreatedAt are filled in from the stored user.
 func (tx *Tx) PutUser(ctx context.Context, u *User) error {
-	u.CreatedAt = tx.now.UTC()
-	return tx.c.queryRow(ctx, `INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role RETURNING id`,
-		u.Name, u.PasswordHash, u.Role, nanos(u.CreatedAt)).Scan(&u.ID)
+	var c int64
+	err := tx.c.queryRow(ctx, `INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role RETURNING id, created_at`,
+		u.Name, u.PasswordHash, u.Role, nanos(tx.now)).Scan(&u.ID, &c)
+	u.CreatedAt = fromNanos(c)
+	return err
 }
 
 // User looks a user up by name.
