@@ -99,7 +99,21 @@ func (m *missedQueries) take() []string {
 	return qs
 }
 
+// detach keeps a caller's cancellation away from statements inside a
+// transaction. SQLite answers a write interrupted mid-statement by rolling
+// back the whole transaction, and group commit shares that transaction with
+// other callers' changes: one client hanging up would undo theirs, and the
+// changes after it would run outside any transaction. Update checks ctx
+// before it runs fn.
+func (c conn) detach(ctx context.Context) context.Context {
+	if c.tx != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = c.detach(ctx)
 	s, err := c.stmt(ctx, query)
 	if err != nil {
 		// Let the error surface from Scan through an unprepared query.
@@ -109,6 +123,7 @@ func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = c.detach(ctx)
 	s, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -117,6 +132,7 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = c.detach(ctx)
 	s, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
