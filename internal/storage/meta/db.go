@@ -287,6 +287,17 @@ func (db *DB) writer() {
 	}
 }
 
+// runChange runs one change, turning a panic into that change's error so
+// that one bad caller cannot stop the writer every other caller needs.
+func runChange(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("meta: update panicked: %v", p)
+		}
+	}()
+	return fn(tx)
+}
+
 func (db *DB) runBatch(batch []*writeReq) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
@@ -318,7 +329,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 			}
 		}
 		tx := &Tx{reads: reads{conn{cache: db.writeStmts, tx: sqlTx, missed: missed}}, now: db.now()}
-		results[i] = r.fn(tx)
+		results[i] = runChange(r.fn, tx)
 		switch {
 		case results[i] == nil:
 			ok++
