@@ -26,8 +26,13 @@ TEST_PKGS ?= ./...
 
 # Short fuzz pass run by `make test`: space-separated PACKAGE:FuzzName pairs,
 # e.g. FUZZ_TARGETS='./internal/oci:FuzzParseDigest'. Empty runs nothing.
-FUZZ_TARGETS ?=
-FUZZ_TIME ?= 10s
+FUZZ_TARGETS ?= \
+	./internal/oci:FuzzParseDigest \
+	./internal/oci:FuzzValidName \
+	./internal/oci:FuzzValidTag \
+	./internal/oci:FuzzParseManifest \
+	./internal/distribution:FuzzParsePath
+FUZZ_TIME ?= 5s
 
 .PHONY: all tools build run test vet fuzz bench clean
 
