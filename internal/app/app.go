@@ -20,6 +20,7 @@ import (
 	"github.com/berth-project/berth/internal/config"
 	"github.com/berth-project/berth/internal/distribution"
 	"github.com/berth-project/berth/internal/identity"
+	"github.com/berth-project/berth/internal/metadataapi"
 	"github.com/berth-project/berth/internal/registry"
 	"github.com/berth-project/berth/internal/storage/blob"
 	"github.com/berth-project/berth/internal/storage/meta"
@@ -73,6 +74,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", v2)
 	mux.Handle("/v2", v2)
+	mux.Handle("/acr/v1/", metadataapi.New(s.svc, auth, s.routes.resolve, log, m.observe))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.Ping(r.Context()); err != nil {

@@ -46,6 +46,13 @@ var (
 	ClientClosed = Code{"UNKNOWN", 499, "the client closed the request before it was complete"}
 )
 
+// Codes the managed registry's /acr/v1 metadata API answers with beyond the
+// OCI set.
+var (
+	TagUnknown     = Code{"TAG_UNKNOWN", http.StatusNotFound, "the specified tag does not exist"}
+	RequestInvalid = Code{"REQUEST_INVALID", http.StatusBadRequest, "the request is malformed"}
+)
+
 // Error is a Code with a message and optional detail for one response.
 type Error struct {
 	Code    Code

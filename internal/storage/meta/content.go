@@ -88,11 +88,12 @@ func (q reads) Repository(ctx context.Context, registryID int64, name string) (R
 }
 
 // Repositories lists a registry's repositories by name, after p.Last, at
-// most p.N. Repositories with no manifest are left out.
+// most p.N, for the catalogs. Repositories with no manifest, and those whose
+// listEnabled is false, are left out.
 func (q reads) Repositories(ctx context.Context, registryID int64, p Page) ([]Repository, error) {
 	rows, err := q.c.query(ctx, `SELECT r.id, r.name, r.created_at, r.updated_at, r.`+
 		strings.ReplaceAll(attrCols, ", ", ", r.")+`
-		FROM repositories r WHERE r.registry_id = ? AND r.name > ?
+		FROM repositories r WHERE r.registry_id = ? AND r.name > ? AND r.list_enabled
 		AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
 		ORDER BY r.name LIMIT ?`, registryID, p.Last, limit(p.N))
 	if err != nil {

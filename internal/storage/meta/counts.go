@@ -118,3 +118,35 @@ func (q reads) ContentCounts(ctx context.Context, repoID int64) (manifests, tags
 		(SELECT COUNT(*) FROM tags WHERE repository_id = ?)`, repoID, repoID).Scan(&manifests, &tags)
 	return manifests, tags, err
 }
+
+// ManifestWithTags looks a manifest up by repository id, with its content
+// and every tag that names it.
+func (q reads) ManifestWithTags(ctx context.Context, repoID int64, d oci.Digest) (Manifest, error) {
+	row := q.c.queryRow(ctx, `SELECT `+manifestCols+`, m.content FROM manifests m
+		WHERE m.repository_id = ? AND m.digest = ?`, repoID, string(d))
+	m, err := scanManifest(row, true)
+	if err != nil {
+		return m, err
+	}
+	m.Tags, err = q.tagNames(ctx, repoID, d)
+	return m, err
+}
+
+// ManifestLocks lists every manifest of a repository by digest, with its
+// locks only: no content, no tags.
+func (q reads) ManifestLocks(ctx context.Context, repoID int64) ([]Manifest, error) {
+	rows, err := q.c.query(ctx, `SELECT `+manifestCols+` FROM manifests m WHERE m.repository_id = ? ORDER BY m.digest`, repoID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Manifest
+	for rows.Next() {
+		m, err := scanManifest(rows, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
