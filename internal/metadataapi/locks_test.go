@@ -153,7 +153,6 @@ func TestLocks(t *testing.T) {
 		attr     string
 		locked   []step
 		unlocked []step
-		knownBug string // skip, naming the bug, until it is fixed
 	}{
 		{
 			name: "tag writeEnabled", target: acrTag("v1"), attr: "writeEnabled",
@@ -329,7 +328,6 @@ func TestLocks(t *testing.T) {
 			unlocked: []step{
 				ok("pull by tag", pull(v1), http.StatusOK),
 			},
-			knownBug: "registry.GetManifest checks the tag's and the manifest's readEnabled but not the repository's",
 		},
 		{
 			name: "a locked tag keeps its repository", target: acrTag("other"), attr: "deleteEnabled",
@@ -350,9 +348,6 @@ func TestLocks(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.knownBug != "" {
-				t.Skip("known bug: " + tc.knownBug)
-			}
 			e := lockEnv{repo: "locks/case" + string(rune('a'+i))}
 			e.a = s.push(e.repo, "v1", e.repo+"-a")
 			e.b = s.push(e.repo, "other", e.repo+"-b")

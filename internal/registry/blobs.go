@@ -56,7 +56,7 @@ func (s *Service) DeleteBlob(ctx context.Context, reg int64, repo string, d oci.
 		} else if err != nil {
 			return err
 		}
-		if err := checkLock(r.Attributes.DeleteEnabled, "repository "+repo, "deleteEnabled"); err != nil {
+		if err := checkDeletable(r.Attributes, "repository "+repo); err != nil {
 			return err
 		}
 		ok, err := tx.UnlinkBlob(ctx, r.ID, d)
@@ -89,7 +89,7 @@ func (s *Service) MountBlob(ctx context.Context, reg int64, repo, from string, d
 		if _, err := s.blobs.Stat(ctx, d); err != nil {
 			return nil // recorded but gone: let the client upload it again
 		}
-		id, err := tx.EnsureRepository(ctx, reg, repo)
+		id, err := writableRepository(ctx, tx, reg, repo)
 		if err != nil {
 			return err
 		}
@@ -99,6 +99,20 @@ func (s *Service) MountBlob(ctx context.Context, reg int64, repo, from string, d
 	return b, ok, err
 }
 
+// writableRepository returns the id of a repository that may take new
+// content, creating it if needed.
+func writableRepository(ctx context.Context, tx *meta.Tx, reg int64, repo string) (int64, error) {
+	id, err := tx.EnsureRepository(ctx, reg, repo)
+	if err != nil {
+		return 0, err
+	}
+	r, err := tx.Repository(ctx, reg, repo)
+	if err != nil {
+		return 0, err
+	}
+	return id, checkLock(r.Attributes.WriteEnabled, "repository "+repo, "writeEnabled")
+}
+
 // StartUpload opens an upload session for a blob of repo.
 // alg is the digest algorithm to hash with ("" for sha256).
 func (s *Service) StartUpload(ctx context.Context, reg int64, repo, alg string) (meta.Upload, error) {
@@ -106,6 +120,13 @@ func (s *Service) StartUpload(ctx context.Context, reg int64, repo, alg string) 
 		alg = "sha256"
 	}
 	u := meta.Upload{ID: newID(), RegistryID: reg, Repository: repo, Algorithm: alg}
+	if r, err := s.db.Repository(ctx, reg, repo); err == nil {
+		if err := checkLock(r.Attributes.WriteEnabled, "repository "+repo, "writeEnabled"); err != nil {
+			return u, err
+		}
+	} else if !errors.Is(err, meta.ErrNotFound) {
+		return u, err
+	}
 	var err error
 	if u.HashState, err = marshalHash(oci.NewHash(u.Algorithm)); err != nil {
 		return u, err
@@ -249,7 +270,7 @@ func (s *Service) FinishUpload(ctx context.Context, reg int64, repo, id string, 
 		if err := tx.PutBlob(ctx, d, u.Size); err != nil {
 			return err
 		}
-		repoID, err := tx.EnsureRepository(ctx, reg, repo)
+		repoID, err := writableRepository(ctx, tx, reg, repo)
 		if err != nil {
 			return err
 		}

@@ -34,9 +34,10 @@ type repoCache struct {
 }
 
 type resolved struct {
-	m  meta.Manifest
-	t  meta.Tag
-	at time.Time
+	m    meta.Manifest
+	t    meta.Tag
+	repo meta.Attributes
+	at   time.Time
 }
 
 const (

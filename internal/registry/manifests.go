@@ -127,7 +127,15 @@ func (s *Service) GetManifest(ctx context.Context, reg int64, repo string, ref R
 		} else if err != nil {
 			return r.m, err
 		}
+		repository, err := s.db.Repository(ctx, reg, repo)
+		if err != nil {
+			return r.m, err
+		}
+		r.repo = repository.Attributes
 		rc.put(s.cache, key, r)
+	}
+	if err := checkLock(r.repo.ReadEnabled, "repository "+repo, "readEnabled"); err != nil {
+		return r.m, err
 	}
 	if err := checkLock(r.t.Attributes.ReadEnabled, "tag "+repo+":"+ref.Tag, "readEnabled"); err != nil {
 		return r.m, err

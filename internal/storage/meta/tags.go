@@ -21,11 +21,13 @@ func (q reads) Tag(ctx context.Context, repoID int64, name string) (Tag, error) 
 }
 
 // PutTag points a tag at a manifest, creating it or moving it. Moving a tag
-// keeps its creation time and its locks.
+// keeps its creation time and its locks; pointing it where it already
+// points changes nothing, not even its update time.
 func (tx *Tx) PutTag(ctx context.Context, repoID int64, name string, d oci.Digest) error {
 	now := nanos(tx.now)
 	_, err := tx.c.exec(ctx, `INSERT INTO tags (repository_id, name, digest, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
+		ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
+		WHERE tags.digest <> excluded.digest`,
 		repoID, name, string(d), now, now)
 	return err
 }
