@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,10 +72,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 	auth := &basicAuth{verifier: identity.NewVerifier(db, cfg.CredentialCacheTTL)}
 	m := newMetrics()
 	v2 := distribution.New(s.svc, auth, s.routes.resolve, log, m.observe)
+	acr := metadataapi.New(s.svc, auth, s.routes.resolve, log, m.observe)
 	mux := http.NewServeMux()
-	mux.Handle("/v2/", v2)
-	mux.Handle("/v2", v2)
-	mux.Handle("/acr/v1/", metadataapi.New(s.svc, auth, s.routes.resolve, log, m.observe))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.Ping(r.Context()); err != nil {
@@ -84,7 +83,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", m.handler())
-	s.handler = mux
+	s.handler = dataPlane(v2, acr, mux)
 	return s, nil
 }
 
@@ -121,6 +120,23 @@ func (s *Server) bootstrap(ctx context.Context, adminPassword string, out io.Wri
 		fmt.Fprintf(out, "berth: created the owner %q with password %s (shown once; set BERTH_ADMIN_PASSWORD to choose it)\n", AdminUser, adminPassword)
 	}
 	return nil
+}
+
+// dataPlane sends /v2 and /acr/v1 requests straight to their handlers:
+// http.ServeMux would clean "a//b" and "a/../b" into another repository's
+// path with a redirect, where the protocol wants NAME_INVALID.
+func dataPlane(v2, acr, rest http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case p == "/v2" || strings.HasPrefix(p, "/v2/"):
+			v2.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/acr/v1/"):
+			acr.ServeHTTP(w, r)
+		default:
+			rest.ServeHTTP(w, r)
+		}
+	})
 }
 
 // Close releases the stores of a server that never ran.

@@ -480,7 +480,6 @@ func TestSpecBase(t *testing.T) {
 // TestSpecPathsAreNotCleaned checks that a /v2 path reaches the handler as
 // sent: "a//b" is not a valid name, and must not become "a/b".
 func TestSpecPathsAreNotCleaned(t *testing.T) {
-	t.Skip("app serves /v2 through http.ServeMux, which redirects a//b and a/../b to the cleaned path (307); unskip when /v2 bypasses the mux")
 	s := newServer(t)
 	img := s.pushImage(t, "clean/app", "v1", "clean")
 	s.run(t, []step{
