@@ -21,20 +21,13 @@ var ErrBadHash = errors.New("identity: malformed password hash")
 
 // HashPassword returns a bcrypt hash of password.
 func HashPassword(password string) string {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
-	if err != nil {
-		// Only passwords over 72 bytes fail; hash a digest of them instead.
-		h, _ = bcrypt.GenerateFromPassword(prehash(password), bcryptCost)
-	}
+	h, _ := bcrypt.GenerateFromPassword(bcryptInput(password), bcryptCost)
 	return string(h)
 }
 
 // CheckPassword reports whether password matches a hash from HashPassword.
 func CheckPassword(hash, password string) (bool, error) {
-	err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
-	if errors.Is(err, bcrypt.ErrPasswordTooLong) {
-		err = bcrypt.CompareHashAndPassword([]byte(hash), prehash(password))
-	}
+	err := bcrypt.CompareHashAndPassword([]byte(hash), bcryptInput(password))
 	switch {
 	case err == nil:
 		return true, nil
@@ -42,6 +35,15 @@ func CheckPassword(hash, password string) (bool, error) {
 		return false, nil
 	}
 	return false, ErrBadHash
+}
+
+// bcryptInput is what bcrypt sees: bcrypt reads at most 72 bytes, so a
+// longer password is replaced by a digest of all of it.
+func bcryptInput(password string) []byte {
+	if len(password) <= 72 {
+		return []byte(password)
+	}
+	return prehash(password)
 }
 
 func prehash(password string) []byte {
