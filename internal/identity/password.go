@@ -5,6 +5,7 @@ package identity
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 
@@ -47,7 +48,7 @@ func bcryptInput(password string) []byte {
 }
 
 func prehash(password string) []byte {
-	sum := sha512Sum([]byte(password))
+	sum := sha256.Sum256([]byte(password)) // 43 characters in base64: under bcrypt's limit
 	return []byte(base64.RawStdEncoding.EncodeToString(sum[:]))
 }
 

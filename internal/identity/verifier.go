@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/sha512"
 	"errors"
 	"sync"
 	"time"
@@ -74,5 +73,3 @@ func (v *Verifier) Forget() {
 	v.seen = map[[32]byte]time.Time{}
 	v.mu.Unlock()
 }
-
-func sha512Sum(p []byte) [64]byte { return sha512.Sum512(p) }
