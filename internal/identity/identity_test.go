@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,11 +76,31 @@ func TestVerifierRemembersGoodCredentialsOnly(t *testing.T) {
 			t.Fatalf("wrong password: err = %v", err)
 		}
 	}
-	if users.calls != 3 {
-		t.Errorf("wrong passwords must be checked every time: %d store calls, want 3", users.calls)
+	if users.calls != 2 {
+		t.Errorf("a repeated wrong password is remembered for a while: %d store calls, want 2", users.calls)
+	}
+	if _, err := v.Check(ctx, "admin", "wrong2"); err != identity.ErrBadCredentials || users.calls != 3 {
+		t.Errorf("another wrong password: err = %v after %d store calls, want ErrBadCredentials after 3", err, users.calls)
 	}
 	if _, err := v.Check(ctx, "nobody", "pw"); err != identity.ErrBadCredentials {
 		t.Errorf("unknown user: err = %v", err)
+	}
+	// Concurrent first checks of the same credentials share one hash.
+	v2 := identity.NewVerifier(users, time.Minute)
+	before := users.calls
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := v2.Check(ctx, "admin", "pw"); err != nil {
+				t.Errorf("concurrent check: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := users.calls - before; n > 2 {
+		t.Errorf("16 concurrent checks reached the store %d times, want 1 (or 2 if one came after the first finished)", n)
 	}
 	// After a password change, Forget makes the old password stop working at once.
 	u.PasswordHash = identity.HashPassword("new")

@@ -18,58 +18,110 @@ type userStore interface {
 	User(ctx context.Context, name string) (meta.User, error)
 }
 
-// Verifier checks user names and passwords. A successful check is
-// remembered for a short while under a hash of the credentials, so that
-// HTTP Basic auth costs a password hash once, not on every request.
+// Verifier checks user names and passwords. A verdict is remembered for a
+// while under a hash of the credentials, so that HTTP Basic auth costs a
+// password hash once, not on every request: a good one for ttl, a wrong
+// one for badTTL. Concurrent checks of the same credentials share one hash.
 type Verifier struct {
-	users userStore
-	ttl   time.Duration
-	now   func() time.Time
+	users  userStore
+	ttl    time.Duration
+	badTTL time.Duration
+	now    func() time.Time
 
-	mu   sync.RWMutex
-	seen map[[32]byte]time.Time // sha256(user \x00 password) -> valid until
+	mu       sync.Mutex
+	seen     map[[32]byte]verdict
+	inflight map[[32]byte]*flight
 }
 
-// NewVerifier returns a verifier that remembers good credentials for ttl.
+type verdict struct {
+	good  bool
+	until time.Time
+}
+
+type flight struct {
+	done chan struct{}
+	user meta.User
+	err  error
+}
+
+// maxVerdicts bounds the memory of remembered verdicts.
+const maxVerdicts = 10000
+
+// dummyHash is checked for unknown users, so that a wrong user name costs
+// as much time as a wrong password and answers reveal no user names.
+var dummyHash = HashPassword(RandomPassword())
+
+// NewVerifier returns a verifier that remembers good credentials for ttl
+// and wrong ones for a few seconds.
 func NewVerifier(users userStore, ttl time.Duration) *Verifier {
-	return &Verifier{users: users, ttl: ttl, now: time.Now, seen: map[[32]byte]time.Time{}}
+	return &Verifier{users: users, ttl: ttl, badTTL: 5 * time.Second, now: time.Now,
+		seen: map[[32]byte]verdict{}, inflight: map[[32]byte]*flight{}}
 }
 
 // Check returns the user when name and password are right.
 func (v *Verifier) Check(ctx context.Context, name, password string) (meta.User, error) {
 	key := sha256.Sum256([]byte(name + "\x00" + password))
-	now := v.now()
-	v.mu.RLock()
-	until, ok := v.seen[key]
-	v.mu.RUnlock()
-	if ok && now.Before(until) {
-		return meta.User{Name: name}, nil
+	v.mu.Lock()
+	if vd, ok := v.seen[key]; ok && v.now().Before(vd.until) {
+		v.mu.Unlock()
+		if vd.good {
+			return meta.User{Name: name}, nil
+		}
+		return meta.User{}, ErrBadCredentials
 	}
+	if f, ok := v.inflight[key]; ok {
+		v.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.user, f.err
+		case <-ctx.Done():
+			return meta.User{}, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	v.inflight[key] = f
+	v.mu.Unlock()
+
+	f.user, f.err = v.check(ctx, name, password)
+
+	v.mu.Lock()
+	delete(v.inflight, key)
+	if f.err == nil || errors.Is(f.err, ErrBadCredentials) {
+		if len(v.seen) >= maxVerdicts {
+			v.seen = map[[32]byte]verdict{} // good callers come back
+		}
+		ttl := v.ttl
+		if f.err != nil {
+			ttl = v.badTTL
+		}
+		v.seen[key] = verdict{good: f.err == nil, until: v.now().Add(ttl)}
+	}
+	v.mu.Unlock()
+	close(f.done)
+	return f.user, f.err
+}
+
+func (v *Verifier) check(ctx context.Context, name, password string) (meta.User, error) {
 	u, err := v.users.User(ctx, name)
 	if errors.Is(err, meta.ErrNotFound) {
-		return u, ErrBadCredentials
+		CheckPassword(dummyHash, password)
+		return meta.User{}, ErrBadCredentials
 	} else if err != nil {
-		return u, err
+		return meta.User{}, err
 	}
 	good, err := CheckPassword(u.PasswordHash, password)
 	if err != nil {
-		return u, err
+		return meta.User{}, err
 	}
 	if !good {
-		return u, ErrBadCredentials
+		return meta.User{}, ErrBadCredentials
 	}
-	v.mu.Lock()
-	if len(v.seen) > 10000 {
-		v.seen = map[[32]byte]time.Time{} // bound the memory; good callers come back
-	}
-	v.seen[key] = now.Add(v.ttl)
-	v.mu.Unlock()
 	return u, nil
 }
 
-// Forget drops every remembered check, after any password changes.
+// Forget drops every remembered verdict, after any password changes.
 func (v *Verifier) Forget() {
 	v.mu.Lock()
-	v.seen = map[[32]byte]time.Time{}
+	v.seen = map[[32]byte]verdict{}
 	v.mu.Unlock()
 }
