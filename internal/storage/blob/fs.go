@@ -1,6 +1,7 @@
 package blob
 
 import (
+
 	"context"
 	"errors"
 	"fmt"
@@ -138,7 +139,7 @@ func appendAt(ctx context.Context, f *os.File, offset int64, r io.Reader) (int64
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	var n int64
+	var n, flushed int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err
@@ -150,6 +151,10 @@ func appendAt(ctx context.Context, f *os.File, offset int64, r io.Reader) (int64
 			if werr != nil {
 				return n, werr
 			}
+			if n-flushed >= writebackEvery {
+				startWriteback(f, offset+flushed, n-flushed)
+				flushed = n
+			}
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
 			return n, nil
@@ -159,6 +164,10 @@ func appendAt(ctx context.Context, f *os.File, offset int64, r io.Reader) (int64
 		}
 	}
 }
+
+// writebackEvery is how much an upload writes before the kernel is asked to
+// start writing it to disk, so that the fsync at commit finds little left.
+const writebackEvery = 16 << 20
 
 // CommitUpload cuts the upload to size, fsyncs it and renames it to the blob
 // path. When the blob exists already the upload is simply removed; two
