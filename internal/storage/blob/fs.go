@@ -1,7 +1,6 @@
 package blob
 
 import (
-
 	"context"
 	"errors"
 	"fmt"
