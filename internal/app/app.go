@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/berth-project/berth/internal/config"
+	"github.com/berth-project/berth/internal/dataplane"
 	"github.com/berth-project/berth/internal/distribution"
 	"github.com/berth-project/berth/internal/identity"
 	"github.com/berth-project/berth/internal/metadataapi"
@@ -71,8 +72,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 	}
 	auth := &basicAuth{verifier: identity.NewVerifier(db, cfg.CredentialCacheTTL)}
 	m := newMetrics()
-	v2 := distribution.New(s.svc, auth, s.routes.resolve, log, m.observe)
-	acr := metadataapi.New(s.svc, auth, s.routes.resolve, log, m.observe)
+	pipeline := dataplane.New(auth, s.routes.resolve, log, m.observe)
+	v2 := pipeline.Handler(distribution.New(s.svc))
+	acr := pipeline.Handler(metadataapi.New(s.svc))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

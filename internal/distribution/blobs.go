@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-project/berth/internal/dataplane"
 	"github.com/berth-project/berth/internal/errcode"
 	"github.com/berth-project/berth/internal/oci"
 	"github.com/berth-project/berth/internal/storage/meta"
@@ -183,7 +184,7 @@ func (h *Handler) patchUpload(rq *request) error {
 	}
 	u, err := h.svc.WriteUpload(rq.ctx(), rq.reg.ID, rq.route.name, rq.route.ref, start, length, rq.r.Body)
 	if err != nil {
-		if e := toCode(err); e.Code == errcode.RangeInvalid {
+		if e := dataplane.Code(err); e.Code == errcode.RangeInvalid {
 			// Tell the client where the upload stands, so it can resume.
 			rq.w.Header().Set("Location", rq.uploadLocation(u.ID))
 			rq.w.Header().Set("Range", "0-"+strconv.FormatInt(max(u.Size-1, 0), 10))
