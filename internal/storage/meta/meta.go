@@ -101,9 +101,11 @@ type Upload struct {
 	UpdatedAt  time.Time
 }
 
-// User is a person who signs in with a password.
+// User is a person who signs in with a password: a principal of kind
+// "user".
 type User struct {
 	ID           int64
+	PrincipalID  string
 	Name         string
 	PasswordHash string
 	Role         string

@@ -102,6 +102,80 @@ var migrations = []string{
 		role TEXT NOT NULL,
 		created_at INTEGER NOT NULL
 	);`,
+	// Identities: every kind of principal in one table, with the secrets,
+	// role assignments, scope maps, registry tokens, admin credentials and
+	// signing keys that make up who may do what.
+	`CREATE TABLE principals (
+		id INTEGER PRIMARY KEY,
+		principal_id TEXT NOT NULL UNIQUE,
+		kind TEXT NOT NULL,
+		name TEXT NOT NULL,
+		app_id TEXT NOT NULL DEFAULT '',
+		password_hash TEXT NOT NULL DEFAULT '',
+		role TEXT NOT NULL DEFAULT '',
+		owner TEXT NOT NULL DEFAULT '',
+		trusted BOOLEAN NOT NULL DEFAULT FALSE,
+		created_at INTEGER NOT NULL,
+		UNIQUE (kind, name)
+	);
+	CREATE INDEX principals_app_id ON principals(app_id);
+	INSERT INTO principals (id, principal_id, kind, name, password_hash, role, created_at)
+		SELECT id, lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
+			|| substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))), 'user', name, password_hash, role, created_at FROM users;
+	DROP TABLE users;
+	CREATE TABLE principal_secrets (
+		id TEXT PRIMARY KEY,
+		principal_id TEXT NOT NULL REFERENCES principals(principal_id) ON DELETE CASCADE,
+		hash TEXT NOT NULL,
+		hint TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	);
+	CREATE INDEX principal_secrets_principal ON principal_secrets(principal_id);
+	CREATE TABLE role_assignments (
+		id TEXT PRIMARY KEY,
+		principal_id TEXT NOT NULL REFERENCES principals(principal_id) ON DELETE CASCADE,
+		role TEXT NOT NULL,
+		scope TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		UNIQUE (principal_id, role, scope)
+	);
+	CREATE TABLE scope_maps (
+		id INTEGER PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '',
+		actions TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		UNIQUE (registry_id, name)
+	);
+	CREATE TABLE registry_tokens (
+		id INTEGER PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		scope_map TEXT NOT NULL,
+		enabled BOOLEAN NOT NULL DEFAULT TRUE,
+		password1_hash TEXT NOT NULL DEFAULT '',
+		password1_created_at INTEGER NOT NULL DEFAULT 0,
+		password1_expires_at INTEGER NOT NULL DEFAULT 0,
+		password2_hash TEXT NOT NULL DEFAULT '',
+		password2_created_at INTEGER NOT NULL DEFAULT 0,
+		password2_expires_at INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL,
+		UNIQUE (registry_id, name)
+	);
+	ALTER TABLE registries ADD COLUMN admin_enabled BOOLEAN NOT NULL DEFAULT FALSE;
+	ALTER TABLE registries ADD COLUMN admin_password1 BLOB NOT NULL DEFAULT x'';
+	ALTER TABLE registries ADD COLUMN admin_password2 BLOB NOT NULL DEFAULT x'';
+	CREATE TABLE signing_keys (
+		id TEXT PRIMARY KEY,
+		secret BLOB NOT NULL,
+		created_at INTEGER NOT NULL,
+		retired_at INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE auth_version (version INTEGER NOT NULL);
+	INSERT INTO auth_version (version) VALUES (1);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

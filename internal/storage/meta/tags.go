@@ -3,7 +3,6 @@ package meta
 import (
 	"cmp"
 	"context"
-	"database/sql"
 
 	"github.com/berth-project/berth/internal/oci"
 )
@@ -162,28 +161,4 @@ func (tx *Tx) AdvanceUpload(ctx context.Context, u *Upload, from int64) error {
 func (tx *Tx) DeleteUpload(ctx context.Context, id string) error {
 	_, err := tx.c.exec(ctx, `DELETE FROM uploads WHERE id = ?`, id)
 	return err
-}
-
-// PutUser creates a user, or replaces the password hash and role of one;
-// u.ID and u.CreatedAt are filled in from the stored user.
-func (tx *Tx) PutUser(ctx context.Context, u *User) error {
-	var c int64
-	err := tx.c.queryRow(ctx, `INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role RETURNING id, created_at`,
-		u.Name, u.PasswordHash, u.Role, nanos(tx.now)).Scan(&u.ID, &c)
-	u.CreatedAt = fromNanos(c)
-	return err
-}
-
-// User looks a user up by name.
-func (q reads) User(ctx context.Context, name string) (User, error) {
-	u := User{Name: name}
-	var c int64
-	err := q.c.queryRow(ctx, `SELECT id, password_hash, role, created_at FROM users WHERE name = ?`, name).
-		Scan(&u.ID, &u.PasswordHash, &u.Role, &c)
-	u.CreatedAt = fromNanos(c)
-	if err == sql.ErrNoRows {
-		return u, ErrNotFound
-	}
-	return u, err
 }
