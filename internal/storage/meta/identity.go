@@ -518,4 +518,3 @@ func bumpAuth(ctx context.Context, tx *Tx) error {
 	_, err := tx.c.exec(ctx, `UPDATE auth_version SET version = version + 1`)
 	return err
 }
-
