@@ -23,7 +23,7 @@ type userStore interface {
 // password hash once, not on every request: a good one for ttl, a wrong
 // one for badTTL. Concurrent checks of the same credentials share one hash.
 type Verifier struct {
-	users  userStore
+	check  checkFunc
 	ttl    time.Duration
 	badTTL time.Duration
 	now    func() time.Time
@@ -51,15 +51,32 @@ const maxVerdicts = 10000
 // as much time as a wrong password and answers reveal no user names.
 var dummyHash = HashPassword(RandomPassword())
 
-// NewVerifier returns a verifier that remembers good credentials for ttl
-// and wrong ones for a few seconds.
+// checkFunc checks a name and password once, the slow way. A good answer
+// may say until when it holds (zero: no limit).
+type checkFunc func(ctx context.Context, name, password string) (meta.User, time.Time, error)
+
+// NewVerifier returns a verifier of user passwords that remembers good
+// credentials for ttl and wrong ones for a few seconds.
 func NewVerifier(users userStore, ttl time.Duration) *Verifier {
-	return &Verifier{users: users, ttl: ttl, badTTL: 5 * time.Second, now: time.Now,
+	return newVerifier(ttl, func(ctx context.Context, name, password string) (meta.User, time.Time, error) {
+		u, err := checkUser(ctx, users, name, password)
+		return u, time.Time{}, err
+	})
+}
+
+func newVerifier(ttl time.Duration, check checkFunc) *Verifier {
+	return &Verifier{check: check, ttl: ttl, badTTL: 5 * time.Second, now: time.Now,
 		seen: map[[32]byte]verdict{}, inflight: map[[32]byte]*flight{}}
 }
 
 // Check returns the user when name and password are right.
 func (v *Verifier) Check(ctx context.Context, name, password string) (meta.User, error) {
+	return v.checkWith(ctx, name, password, v.check)
+}
+
+// checkWith is Check with another slow check, sharing the cache: name must
+// then be distinct from the names Check sees.
+func (v *Verifier) checkWith(ctx context.Context, name, password string, check checkFunc) (meta.User, error) {
 	key := sha256.Sum256([]byte(name + "\x00" + password))
 	v.mu.Lock()
 	if vd, ok := v.seen[key]; ok && v.now().Before(vd.until) {
@@ -82,7 +99,8 @@ func (v *Verifier) Check(ctx context.Context, name, password string) (meta.User,
 	v.inflight[key] = f
 	v.mu.Unlock()
 
-	f.user, f.err = v.check(ctx, name, password)
+	var limit time.Time
+	f.user, limit, f.err = check(ctx, name, password)
 
 	v.mu.Lock()
 	delete(v.inflight, key)
@@ -94,15 +112,19 @@ func (v *Verifier) Check(ctx context.Context, name, password string) (meta.User,
 		if f.err != nil {
 			ttl = v.badTTL
 		}
-		v.seen[key] = verdict{good: f.err == nil, until: v.now().Add(ttl)}
+		until := v.now().Add(ttl)
+		if f.err == nil && !limit.IsZero() && limit.Before(until) {
+			until = limit // a secret that expires stops working at once
+		}
+		v.seen[key] = verdict{good: f.err == nil, until: until}
 	}
 	v.mu.Unlock()
 	close(f.done)
 	return f.user, f.err
 }
 
-func (v *Verifier) check(ctx context.Context, name, password string) (meta.User, error) {
-	u, err := v.users.User(ctx, name)
+func checkUser(ctx context.Context, users userStore, name, password string) (meta.User, error) {
+	u, err := users.User(ctx, name)
 	if errors.Is(err, meta.ErrNotFound) {
 		CheckPassword(dummyHash, password)
 		return meta.User{}, ErrBadCredentials
