@@ -23,6 +23,7 @@ var forbidden = map[string][]string{
 	"internal/storage/blob": {"internal/registry", "internal/storage/meta", "internal/app", "net/http"},
 	"internal/identity":     {"internal/registry", "internal/distribution", "internal/app", "net/http"},
 	"internal/config":       {"internal/"},
+	"pkg/client":            {"internal/"},
 	"internal/rbac":         {"internal/storage", "net/http"},
 }
 

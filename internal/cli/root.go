@@ -1,13 +1,22 @@
 // Package cli is berth's command tree for users: it parses flags, calls the
 // server through pkg/client and prints results. It never imports server
 // packages; the server's own command (serve) is added by cmd/berth.
+//
+// A command lives in internal/cli/<noun>/<verb>.go as an options struct, a
+// NewCmdX(f *cmdutil.Factory, runF) constructor and an xRun(opts) function
+// (see package cmdutil for the shared pieces).
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-project/berth/internal/cli/auth"
+	"github.com/berth-project/berth/internal/cli/cmdutil"
+	"github.com/berth-project/berth/internal/cli/configcmd"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -15,7 +24,7 @@ var Version = "dev"
 
 // NewRoot returns the root command with every user command, plus extra
 // (the server's commands, added by main).
-func NewRoot(extra ...*cobra.Command) *cobra.Command {
+func NewRoot(f *cmdutil.Factory, extra ...*cobra.Command) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "berth",
 		Short: "berth: a self-hosted container registry with identities, network rules and builds",
@@ -27,23 +36,45 @@ Start a server on the embedded default (SQLite and files under ./berth-data,
 listening on 127.0.0.1:5000):
 
   berth serve`,
+		Example: `  berth serve
+  berth login -u admin
+  berth config set defaults.registry=default`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetIn(f.IOStreams.In)
+	root.SetOut(f.IOStreams.Out)
+	root.SetErr(f.IOStreams.ErrOut)
 	root.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "Print berth's version",
-		Args:  cobra.NoArgs,
-		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), Version) },
+		Use:     "version",
+		Short:   "Print berth's version",
+		Example: "  berth version",
+		Args:    cobra.NoArgs,
+		Run:     func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), Version) },
 	})
+	root.AddCommand(
+		auth.NewCmdLogin(f, nil),
+		auth.NewCmdLogout(f, nil),
+		configcmd.NewCmdConfig(f),
+	)
 	root.AddCommand(extra...)
 	return root
 }
 
+// Run runs the command line args with f and returns the exit status: 0, or
+// 1 after writing "Error: <message>" to f's error stream.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string, extra ...*cobra.Command) int {
+	root := NewRoot(f, extra...)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(f.IOStreams.ErrOut, "Error: "+err.Error())
+		return 1
+	}
+	return 0
+}
+
 // Main runs the command line and exits with its status.
 func Main(extra ...*cobra.Command) {
-	if err := NewRoot(extra...).Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error: "+err.Error())
-		os.Exit(1)
-	}
+	f := cmdutil.NewFactory(cmdutil.System(), "", Version)
+	os.Exit(Run(context.Background(), f, os.Args[1:], extra...))
 }
