@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-project/berth/internal/auth"
 	"github.com/berth-project/berth/internal/config"
 	"github.com/berth-project/berth/internal/dataplane"
 	"github.com/berth-project/berth/internal/distribution"
@@ -26,6 +27,7 @@ import (
 	"github.com/berth-project/berth/internal/registry"
 	"github.com/berth-project/berth/internal/storage/blob"
 	"github.com/berth-project/berth/internal/storage/meta"
+	"github.com/berth-project/berth/internal/token"
 )
 
 // AdminUser is the bootstrap owner created at first start.
@@ -38,6 +40,8 @@ type Server struct {
 	db      *meta.DB
 	svc     *registry.Service
 	routes  *registryRoutes
+	tokens  *token.Service
+	ids     *identity.Service
 	handler http.Handler
 	servers []*http.Server
 }
@@ -70,9 +74,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		db.Close()
 		return nil, err
 	}
-	auth := &basicAuth{verifier: identity.NewVerifier(db, cfg.CredentialCacheTTL)}
+	seal, err := identity.LoadSealer(filepath.Join(cfg.DataDir, "master.key"))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	ids := identity.NewService(db, seal, cfg.CredentialCacheTTL)
+	s.ids = ids
+	if s.tokens, err = token.New(ctx, identity.KeyStore{DB: db, Seal: seal}, token.Options{Issuer: "berth"}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("token signing keys: %w", err)
+	}
+	authn := auth.New(ids, s.tokens, db)
 	m := newMetrics()
-	pipeline := dataplane.New(auth, s.routes.resolve, log, m.observe)
+	pipeline := dataplane.New(authn, s.routes.resolve, log, m.observe)
 	v2 := pipeline.Handler(distribution.New(s.svc))
 	acr := pipeline.Handler(metadataapi.New(s.svc))
 	mux := http.NewServeMux()
@@ -85,6 +100,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", m.handler())
+	mux.Handle("/oauth2/", authn.TokenEndpoints(s.routes.resolve))
+	mux.Handle("POST /identity/oauth2/token", authn.IdentityEndpoint())
 	s.handler = dataPlane(v2, acr, mux)
 	return s, nil
 }
@@ -115,7 +132,17 @@ func (s *Server) bootstrap(ctx context.Context, adminPassword string, out io.Wri
 		adminPassword = identity.RandomPassword()
 	}
 	u := meta.User{Name: AdminUser, PasswordHash: identity.HashPassword(adminPassword), Role: "Owner"}
-	if err := s.db.Update(ctx, func(tx *meta.Tx) error { return tx.PutUser(ctx, &u) }); err != nil {
+	err = s.db.Update(ctx, func(tx *meta.Tx) error {
+		if err := tx.PutUser(ctx, &u); err != nil {
+			return err
+		}
+		a := meta.RoleAssignment{PrincipalID: u.PrincipalID, Role: "Owner", Scope: "/"}
+		if err := tx.CreateRoleAssignment(ctx, &a); err != nil && !errors.Is(err, meta.ErrConflict) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if generated {
@@ -141,11 +168,32 @@ func dataPlane(v2, acr, rest http.Handler) http.Handler {
 	})
 }
 
+// refreshKeys reloads the token signing keys every minute, so that keys
+// another replica added are known well before they start signing.
+func (s *Server) refreshKeys(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.tokens.Refresh(ctx); err != nil {
+				s.log.Warn("token key refresh failed", "err", err)
+			}
+		}
+	}
+}
+
 // Close releases the stores of a server that never ran.
 func (s *Server) Close() error { return s.db.Close() }
 
 // Handler is the whole HTTP surface (tests serve it with httptest).
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Identity is the identity service (tests make principals through it until
+// the management API does).
+func (s *Server) Identity() *identity.Service { return s.ids }
 
 // Service is the registry service (tests seed content through it).
 func (s *Server) Service() *registry.Service { return s.svc }
@@ -172,6 +220,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	go s.refreshKeys(ctx)
 	if s.cfg.PprofListen != "" {
 		go servePprof(s.cfg.PprofListen, s.log)
 	}

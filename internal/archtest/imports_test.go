@@ -22,6 +22,8 @@ var forbidden = map[string][]string{
 	"internal/storage/meta": {"internal/registry", "internal/distribution", "internal/app", "net/http"},
 	"internal/storage/blob": {"internal/registry", "internal/storage/meta", "internal/app", "net/http"},
 	"internal/identity":     {"internal/registry", "internal/distribution", "internal/app", "net/http"},
+	"internal/auth":         {"internal/distribution", "internal/metadataapi", "internal/app"},
+	"internal/token":        {"internal/", "net/http", "database/sql"},
 	"internal/config":       {"internal/"},
 	"pkg/client":            {"internal/"},
 	"internal/rbac":         {"internal/storage", "net/http"},

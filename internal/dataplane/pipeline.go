@@ -18,12 +18,33 @@ import (
 
 // Authenticator checks the credentials of a data-plane request.
 type Authenticator interface {
-	// Authenticate returns nil when the request's credentials are good for
-	// reg. Otherwise it returns an error, and Challenge tells the client how
-	// to authenticate.
-	Authenticate(ctx context.Context, reg registry.Registry, r *http.Request) error
-	Challenge(reg registry.Registry, r *http.Request) string
+	// Authenticate returns who is asking when the request's credentials are
+	// good for reg. Otherwise it returns an error, and Challenge tells the
+	// client how to authenticate for what it wanted.
+	Authenticate(ctx context.Context, reg registry.Registry, r *http.Request) (Caller, error)
+	Challenge(reg registry.Registry, r *http.Request, want Want) string
 }
+
+// Caller is an authenticated client and what it may do.
+type Caller interface {
+	// Can reports whether action is allowed on repository repo of reg.
+	Can(reg registry.Registry, repo, action string) bool
+	// CanCatalog reports whether reg's catalog may be listed.
+	CanCatalog(reg registry.Registry) bool
+	// Bearer reports whether the caller came with an access token, which a
+	// client renews for more rights after a 401 challenge.
+	Bearer() bool
+}
+
+// Want is what a request needs: an action on a repository, the catalog,
+// or nothing beyond authentication.
+type Want struct {
+	Repository string
+	Action     string // rbac.Action*, or ActionCatalog, or "" for none
+}
+
+// ActionCatalog is the want of a catalog listing.
+const ActionCatalog = "catalog"
 
 // Resolver names the registry a request is for, from its listener and Host.
 type Resolver func(r *http.Request) (registry.Registry, bool)
@@ -35,6 +56,8 @@ type Observer func(route, method string, status int, elapsed time.Duration)
 type API interface {
 	// Route names what a request addresses, for metrics.
 	Route(r *http.Request) string
+	// Want names the repository and action a request needs.
+	Want(r *http.Request) Want
 	// Serve answers a request whose registry is known and whose credentials
 	// were accepted, or returns an error for the pipeline to write.
 	Serve(w http.ResponseWriter, r *http.Request, reg registry.Registry) error
@@ -74,14 +97,50 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, api API) error 
 	if !ok {
 		return errcode.NameUnknown.WithMessage("no registry is served at this address")
 	}
-	if err := p.auth.Authenticate(r.Context(), reg, r); err != nil {
-		w.Header().Set("WWW-Authenticate", p.auth.Challenge(reg, r))
+	want := api.Want(r)
+	caller, err := p.auth.Authenticate(r.Context(), reg, r)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", p.auth.Challenge(reg, r, want))
 		if e := errcode.As(err); e != nil {
 			return e
 		}
 		return errcode.Unauthorized.New()
 	}
-	return api.Serve(w, r, reg)
+	if !allowed(caller, reg, want) {
+		if caller.Bearer() {
+			// The token lacks the scope: the client asks for it and retries.
+			w.Header().Set("WWW-Authenticate", p.auth.Challenge(reg, r, want))
+			return errcode.Unauthorized.WithMessage("the access token does not grant " + want.Action + " on " + wantName(want))
+		}
+		return errcode.Denied.WithMessage("requested access to " + wantName(want) + " is denied: " + want.Action + " is not granted")
+	}
+	return api.Serve(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller)), reg)
+}
+
+type callerKey struct{}
+
+// CallerFrom returns the caller of a request that went through the
+// pipeline, for the rare check that needs a second want (a mount's source).
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}
+
+func allowed(c Caller, reg registry.Registry, want Want) bool {
+	switch want.Action {
+	case "":
+		return true
+	case ActionCatalog:
+		return c.CanCatalog(reg)
+	}
+	return c.Can(reg, want.Repository, want.Action)
+}
+
+func wantName(w Want) string {
+	if w.Action == ActionCatalog {
+		return "the catalog"
+	}
+	return "repository " + w.Repository
 }
 
 // writeError writes err as an OCI error, logging what the client cannot fix.

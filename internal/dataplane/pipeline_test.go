@@ -18,23 +18,47 @@ import (
 	"github.com/berth-project/berth/internal/registry"
 )
 
+// passwordAuth lets "pw" do anything and "reader" only pull; a bearer
+// "token" may only pull.
 type passwordAuth struct{}
 
-func (passwordAuth) Authenticate(ctx context.Context, reg registry.Registry, r *http.Request) error {
-	if _, pw, ok := r.BasicAuth(); ok && pw == "pw" {
-		return nil
+type testCaller struct{ pullOnly, bearer bool }
+
+func (c testCaller) Can(reg registry.Registry, repo, action string) bool {
+	return !c.pullOnly || action == "pull"
+}
+func (c testCaller) CanCatalog(reg registry.Registry) bool { return !c.pullOnly }
+func (c testCaller) Bearer() bool                          { return c.bearer }
+
+func (passwordAuth) Authenticate(ctx context.Context, reg registry.Registry, r *http.Request) (dataplane.Caller, error) {
+	if r.Header.Get("Authorization") == "Bearer token" {
+		return testCaller{pullOnly: true, bearer: true}, nil
 	}
-	return errcode.Unauthorized.New()
+	switch _, pw, _ := r.BasicAuth(); pw {
+	case "pw":
+		return testCaller{}, nil
+	case "reader":
+		return testCaller{pullOnly: true}, nil
+	}
+	return nil, errcode.Unauthorized.New()
 }
 
-func (passwordAuth) Challenge(reg registry.Registry, r *http.Request) string {
-	return `Basic realm="` + reg.Name + `"`
+func (passwordAuth) Challenge(reg registry.Registry, r *http.Request, want dataplane.Want) string {
+	return `Bearer realm="` + reg.Name + `",scope="` + want.Repository + ":" + want.Action + `"`
 }
 
 // api answers by path: /ok, /lock, /boom, /bytes.
 type api struct{ served *registry.Registry }
 
 func (a api) Route(r *http.Request) string { return strings.TrimPrefix(r.URL.Path, "/") }
+
+// Want: /push needs push on repo "r"; everything else pull on "r".
+func (a api) Want(r *http.Request) dataplane.Want {
+	if r.URL.Path == "/push" {
+		return dataplane.Want{Repository: "r", Action: "push"}
+	}
+	return dataplane.Want{Repository: "r", Action: "pull"}
+}
 
 func (a api) Serve(w http.ResponseWriter, r *http.Request, reg registry.Registry) error {
 	*a.served = reg
@@ -46,6 +70,9 @@ func (a api) Serve(w http.ResponseWriter, r *http.Request, reg registry.Registry
 		return &registry.LockError{What: "tag a:b", Attribute: "writeEnabled"}
 	case "/unknown":
 		return fmt.Errorf("wrapped: %w", registry.ErrManifestUnknown)
+	case "/push":
+		io.WriteString(w, "pushed")
+		return nil
 	case "/bytes":
 		_, err := io.Copy(w, strings.NewReader("streamed"))
 		return err
@@ -73,12 +100,17 @@ func TestPipeline(t *testing.T) {
 
 	tests := []struct {
 		name, path, host, password string
+		bearer                     bool
 		status                     int
 		code, body, challenge      string
 	}{
 		{name: "ok", path: "/ok", password: "pw", status: 200, body: "fine"},
-		{name: "no credentials", path: "/ok", status: 401, code: "UNAUTHORIZED", challenge: `Basic realm="default"`},
-		{name: "wrong password", path: "/ok", password: "no", status: 401, code: "UNAUTHORIZED", challenge: `Basic realm="default"`},
+		{name: "no credentials", path: "/ok", status: 401, code: "UNAUTHORIZED", challenge: `Bearer realm="default",scope="r:pull"`},
+		{name: "wrong password", path: "/ok", password: "no", status: 401, code: "UNAUTHORIZED", challenge: `Bearer realm="default",scope="r:pull"`},
+		{name: "allowed push", path: "/push", password: "pw", status: 200, body: "pushed"},
+		{name: "basic caller without the right is denied", path: "/push", password: "reader", status: 403, code: "DENIED"},
+		{name: "bearer caller without the scope is challenged", path: "/push", bearer: true, status: 401, code: "UNAUTHORIZED", challenge: `Bearer realm="default",scope="r:push"`},
+		{name: "bearer caller with the scope", path: "/ok", bearer: true, status: 200, body: "fine"},
 		{name: "no registry", path: "/ok", host: "nobody.example", password: "pw", status: 404, code: "NAME_UNKNOWN"},
 		{name: "lock", path: "/lock", password: "pw", status: 403, code: "DENIED"},
 		{name: "wrapped service error", path: "/unknown", password: "pw", status: 404, code: "MANIFEST_UNKNOWN"},
@@ -94,6 +126,9 @@ func TestPipeline(t *testing.T) {
 			}
 			if tt.password != "" {
 				req.SetBasicAuth("admin", tt.password)
+			}
+			if tt.bearer {
+				req.Header.Set("Authorization", "Bearer token")
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -111,7 +146,9 @@ func TestPipeline(t *testing.T) {
 				t.Errorf("challenge %q, want %q", got, tt.challenge)
 			}
 			if tt.code != "" {
-				var env struct{ Errors []struct{ Code, Message string } }
+				var env struct {
+					Errors []struct{ Code, Message string }
+				}
 				if err := json.Unmarshal(body, &env); err != nil || len(env.Errors) != 1 || env.Errors[0].Code != tt.code {
 					t.Fatalf("body %s, want one %s error", body, tt.code)
 				}

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-project/berth/internal/dataplane"
 	"github.com/berth-project/berth/internal/errcode"
 	"github.com/berth-project/berth/internal/oci"
+	"github.com/berth-project/berth/internal/rbac"
 	"github.com/berth-project/berth/internal/storage/meta"
 )
 
@@ -96,6 +97,20 @@ func (rq *request) writeBlobCreated(d oci.Digest) {
 	rq.w.WriteHeader(http.StatusCreated)
 }
 
+// mayRead reports whether the caller may read a mount's source: without
+// from, the blob may come from any repository of the registry, so that
+// needs registry-wide read.
+func mayRead(rq *request, from string) bool {
+	c, ok := dataplane.CallerFrom(rq.ctx())
+	if !ok {
+		return false
+	}
+	if from == "" {
+		return c.CanCatalog(rq.reg)
+	}
+	return c.Can(rq.reg, from, rbac.ActionPull)
+}
+
 func (h *Handler) startUpload(rq *request) error {
 	q := rq.r.URL.Query()
 	ctx, reg, name := rq.ctx(), rq.reg.ID, rq.route.name
@@ -108,13 +123,15 @@ func (h *Handler) startUpload(rq *request) error {
 		if from != "" && !oci.ValidName(from) {
 			return errcode.NameInvalid.WithDetail(map[string]string{"name": from})
 		}
-		_, ok, err := h.svc.MountBlob(ctx, reg, name, from, d)
-		if err != nil {
-			return err
-		}
-		if ok {
-			rq.writeBlobCreated(d)
-			return nil
+		if mayRead(rq, from) {
+			_, ok, err := h.svc.MountBlob(ctx, reg, name, from, d)
+			if err != nil {
+				return err
+			}
+			if ok {
+				rq.writeBlobCreated(d)
+				return nil
+			}
 		}
 		// Not mountable: fall through to an ordinary upload, as the spec says.
 	}

@@ -32,7 +32,12 @@ type Service struct {
 	now      func() time.Time
 	verifier *Verifier
 	secrets  *Verifier // service principal secrets, by appId
+	onChange func()    // told after any credential changes
 }
+
+// OnChange registers a function told after any credential changes here,
+// so that caches elsewhere drop what they know at once.
+func (s *Service) OnChange(f func()) { s.onChange = f }
 
 // NewService returns the identity service. ttl is how long a good password
 // check is remembered.
@@ -66,6 +71,9 @@ func checkName(what, name string) error {
 func (s *Service) forget() {
 	s.verifier.Forget()
 	s.secrets.Forget()
+	if s.onChange != nil {
+		s.onChange()
+	}
 }
 
 // CreateUser adds a user with a password.

@@ -35,6 +35,7 @@ type Verifier struct {
 
 type verdict struct {
 	good  bool
+	user  meta.User // what the check returned, without the hash
 	until time.Time
 }
 
@@ -82,7 +83,7 @@ func (v *Verifier) checkWith(ctx context.Context, name, password string, check c
 	if vd, ok := v.seen[key]; ok && v.now().Before(vd.until) {
 		v.mu.Unlock()
 		if vd.good {
-			return meta.User{Name: name}, nil
+			return vd.user, nil
 		}
 		return meta.User{}, ErrBadCredentials
 	}
@@ -116,7 +117,9 @@ func (v *Verifier) checkWith(ctx context.Context, name, password string, check c
 		if f.err == nil && !limit.IsZero() && limit.Before(until) {
 			until = limit // a secret that expires stops working at once
 		}
-		v.seen[key] = verdict{good: f.err == nil, until: until}
+		u := f.user
+		u.PasswordHash = ""
+		v.seen[key] = verdict{good: f.err == nil, user: u, until: until}
 	}
 	v.mu.Unlock()
 	close(f.done)
