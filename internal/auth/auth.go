@@ -52,7 +52,16 @@ type Service struct {
 	version   int64
 	checkedAt atomic.Int64
 	recheck   time.Duration
+
+	limit *failureLimiter
 }
+
+// Password guessing limits: this many failed checks per client address or
+// user name within the window, then 429 until the oldest failure ages out.
+const (
+	maxFailures   = 10
+	failureWindow = time.Minute
+)
 
 type principalRights struct {
 	exists      bool
@@ -63,6 +72,7 @@ type principalRights struct {
 // New returns the authentication service.
 func New(ids *identity.Service, tokens *token.Service, db store) *Service {
 	s := &Service{ids: ids, tokens: tokens, db: db, now: time.Now, rights: map[string]principalRights{}, recheck: 500 * time.Millisecond}
+	s.limit = newFailureLimiter(maxFailures, failureWindow, func() time.Time { return s.now() })
 	ids.OnChange(s.Invalidate)
 	return s
 }
@@ -212,9 +222,31 @@ func (s *Service) Challenge(reg registry.Registry, r *http.Request, want datapla
 	return token.Challenge(scheme+"://"+aud+"/oauth2/token", aud, scope)
 }
 
-// grantFor checks Basic credentials and returns what they may do, with the
-// claims a token minted for them carries.
+// SetClock replaces the clock of rate limits and caches (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// grantFor checks Basic credentials, within the failure limits, and returns
+// what they may do, with the claims a token minted for them carries.
 func (s *Service) grantFor(ctx context.Context, reg registry.Registry, r *http.Request, user, pass string) (rbac.Grant, token.Claims, error) {
+	keys := limitKeys(r, user)
+	if wait, ok := s.limit.blocked(keys...); ok {
+		return nil, token.Claims{}, tooMany(wait)
+	}
+	g, c, err := s.checkCredentials(ctx, reg, r, user, pass)
+	if e := errcode.As(err); e != nil && e.Code == errcode.Unauthorized {
+		s.limit.fail(keys...)
+	}
+	return g, c, err
+}
+
+func tooMany(wait time.Duration) error {
+	e := errcode.TooManyRequests.WithMessage("too many failed sign-ins from this address or for this user; try again later")
+	e.RetryAfter = wait
+	return e
+}
+
+// checkCredentials is grantFor without the limits.
+func (s *Service) checkCredentials(ctx context.Context, reg registry.Registry, r *http.Request, user, pass string) (rbac.Grant, token.Claims, error) {
 	bad := errcode.Unauthorized.WithMessage("wrong user name or password")
 	if user == NullUser {
 		claims, err := s.tokens.Verify(pass, token.KindRefresh, Audience(reg, r))

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -290,5 +291,78 @@ func TestBadTokensAreRefused(t *testing.T) {
 	// A token minted for another service is refused at the token endpoint.
 	if resp, _ := e.do(req{method: "GET", path: "/oauth2/token?service=elsewhere.example", user: "admin", pass: "ownerpass"}); resp.StatusCode != 401 {
 		t.Errorf("token for another service: %d", resp.StatusCode)
+	}
+}
+
+func TestPasswordGuessingIsRateLimited(t *testing.T) {
+	e := newEnv(t)
+	// Ten wrong passwords for admin from this address, then even the right
+	// one is refused with 429 and a Retry-After.
+	for i := 0; i < 10; i++ {
+		if status, _ := e.token(req{method: "GET", path: "/oauth2/token", user: "admin", pass: fmt.Sprint("guess", i)}); status != 401 {
+			t.Fatalf("guess %d: %d, want 401", i, status)
+		}
+	}
+	resp, b := e.do(req{method: "GET", path: "/oauth2/token", user: "admin", pass: "ownerpass"})
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !bytes.Contains(b, []byte("TOOMANYREQUESTS")) {
+		t.Fatalf("after 10 failures: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+	// The identity endpoint shares the counters (same address).
+	resp, _ = e.do(req{method: "POST", path: "/identity/oauth2/token", form: url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {"ownerpass"}}})
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("identity endpoint after 10 failures: %d", resp.StatusCode)
+	}
+	// The data plane's Basic auth too.
+	if resp, _ := e.do(req{method: "GET", path: "/v2/", user: "admin", pass: "ownerpass"}); resp.StatusCode != 429 {
+		t.Fatalf("/v2 Basic after 10 failures: %d", resp.StatusCode)
+	}
+}
+
+// from returns a client whose connections leave from a loopback address.
+func from(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+func (e *env) signIn(c *http.Client, user, pass string) int {
+	e.t.Helper()
+	resp, err := c.PostForm(e.url+"/identity/oauth2/token", url.Values{"grant_type": {"password"}, "username": {user}, "password": {pass}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestRateLimitPerUserAndPerAddress(t *testing.T) {
+	e := newEnv(t)
+	ids := e.srv.Identity()
+	for _, u := range []string{"bob", "carol"} {
+		if _, err := ids.CreateUser(context.Background(), u, u+"-password"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Guesses for bob spread over ten addresses: no address is over its
+	// limit, but bob is.
+	for i := 0; i < 10; i++ {
+		if got := e.signIn(from(fmt.Sprintf("127.0.5.%d", i+1)), "bob", "guess"); got != 401 {
+			t.Fatalf("guess %d: %d", i, got)
+		}
+	}
+	if got := e.signIn(from("127.0.6.1"), "bob", "bob-password"); got != 429 {
+		t.Fatalf("bob from a fresh address after 10 guesses: %d, want 429", got)
+	}
+	if got := e.signIn(from("127.0.6.1"), "carol", "carol-password"); got != 200 {
+		t.Fatalf("carol from that address: %d, want 200", got)
+	}
+	// Ten guesses from one address for ten users: the address is limited.
+	for i := 0; i < 10; i++ {
+		e.signIn(from("127.0.7.1"), fmt.Sprint("nobody", i), "x")
+	}
+	if got := e.signIn(from("127.0.7.1"), "carol", "carol-password"); got != 429 {
+		t.Fatalf("carol from a guessing address: %d, want 429", got)
+	}
+	if got := e.signIn(from("127.0.7.2"), "carol", "carol-password"); got != 200 {
+		t.Fatalf("carol from another address: %d, want 200", got)
 	}
 }

@@ -217,19 +217,29 @@ func (s *Service) IdentityEndpoint() http.Handler {
 		}
 		v := f
 		ctx := r.Context()
+		who := v.Get("username")
+		if who == "" {
+			who = v.Get("client_id")
+		}
+		keys := limitKeys(r, who)
+		if wait, ok := s.limit.blocked(keys...); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+			oauthError(w, http.StatusTooManyRequests, "slow_down", "too many failed sign-ins from this address or for this user; try again later")
+			return
+		}
 		var c token.Claims
 		switch v.Get("grant_type") {
 		case "password":
 			p, err := s.ids.CheckUser(ctx, v.Get("username"), v.Get("password"))
 			if err != nil {
-				s.credentialError(w, err)
+				s.credentialError(w, err, keys)
 				return
 			}
 			c = token.Claims{Subject: p.ID, PrincipalKind: token.PrincipalUser, PrincipalName: p.Name}
 		case "client_credentials":
 			p, err := s.ids.CheckServicePrincipal(ctx, v.Get("client_id"), v.Get("client_secret"))
 			if err != nil {
-				s.credentialError(w, err)
+				s.credentialError(w, err, keys)
 				return
 			}
 			c = token.Claims{Subject: p.ID, PrincipalKind: token.PrincipalServicePrincipal, PrincipalName: p.Name}
@@ -248,7 +258,10 @@ func (s *Service) IdentityEndpoint() http.Handler {
 	})
 }
 
-func (s *Service) credentialError(w http.ResponseWriter, err error) {
+func (s *Service) credentialError(w http.ResponseWriter, err error, keys []string) {
+	if errors.Is(err, identity.ErrBadCredentials) {
+		s.limit.fail(keys...)
+	}
 	if errors.Is(err, identity.ErrBadCredentials) || errors.Is(err, context.Canceled) {
 		oauthError(w, http.StatusUnauthorized, "invalid_grant", "wrong user name, client id, password or secret")
 		return

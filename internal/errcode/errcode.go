@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // Code is a registered protocol error: its wire code, HTTP status and a
@@ -58,6 +59,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Detail  any
+	// RetryAfter, when set, is sent as the Retry-After header (whole
+	// seconds, rounded up).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Code.Name + ": " + e.Message }
@@ -105,6 +109,9 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
 	w.WriteHeader(e.Code.Status)
 	if r == nil || r.Method != http.MethodHead {
 		w.Write(body)
