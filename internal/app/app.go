@@ -191,6 +191,9 @@ func (s *Server) Close() error { return s.db.Close() }
 // Handler is the whole HTTP surface (tests serve it with httptest).
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// DataDir is where the server keeps its stores.
+func (s *Server) DataDir() string { return s.cfg.DataDir }
+
 // Identity is the identity service (tests make principals through it until
 // the management API does).
 func (s *Server) Identity() *identity.Service { return s.ids }
