@@ -22,6 +22,7 @@ type registry struct {
 	base     *url.URL
 	user     string // empty: no auth
 	password string
+	bearer   string // when set, sent instead of Basic credentials
 }
 
 const (
@@ -80,7 +81,10 @@ func (r *registry) newRequest(ctx context.Context, method string, u *url.URL, bo
 	if body != nil {
 		req.ContentLength = size
 	}
-	if r.user != "" {
+	switch {
+	case r.bearer != "":
+		req.Header.Set("Authorization", "Bearer "+r.bearer)
+	case r.user != "":
 		req.SetBasicAuth(r.user, r.password)
 	}
 	return req, nil
@@ -302,4 +306,30 @@ func (r *registry) tagsList(ctx context.Context, c *http.Client, repo string) ([
 		return nil, false, fmt.Errorf("GET %s: name %q, want %q", req.URL.Path, list.Name, repo)
 	}
 	return list.Tags, resp.Header.Get("Link") != "", nil
+}
+
+// accessToken asks the registry's token endpoint for a token with scope,
+// with the Basic credentials (the Docker token flow).
+func (r *registry) accessToken(ctx context.Context, c *http.Client, scope string) (string, error) {
+	u := r.endpoint("/oauth2/token")
+	u.RawQuery = url.Values{"service": {r.base.Host}, "scope": {scope}}.Encode()
+	req, err := r.newRequest(ctx, http.MethodGet, u, nil, 0)
+	if err != nil {
+		return "", err
+	}
+	resp, err := do(c, req, http.StatusOK)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return "", err
+	}
+	if body.AccessToken == "" {
+		return "", fmt.Errorf("token endpoint answered without an access_token")
+	}
+	return body.AccessToken, nil
 }

@@ -30,6 +30,7 @@ type bench struct {
 	big          *bigBlob               // pushed by push, read by pull
 	small        map[string]*smallBlobs // per repository
 	manifestTags []string               // tags in the manifest repository
+	basicGet64   float64                // manifest GET req/s at 64 clients with Basic auth
 }
 
 type bigBlob struct {
@@ -66,6 +67,8 @@ var phaseFuncs = map[string]func(*bench, context.Context) error{
 	"pull":         (*bench).pull,
 	"manifest-put": (*bench).manifestPut,
 	"manifest-get": (*bench).manifestGet,
+	"token-issue":  (*bench).tokenIssue,
+	"bearer-get":   (*bench).bearerGet,
 	"blob-head":    (*bench).blobHead,
 	"tags-list":    (*bench).tagsList,
 }
@@ -423,6 +426,7 @@ func (b *bench) manifestGet(ctx context.Context) error {
 		var t *target
 		if concurrency == 64 {
 			t = atLeast(15000)
+			b.basicGet64 = res.rate()
 		}
 		b.addLatency("manifest-get", fmt.Sprintf("GET by tag, c=%d", concurrency), res, t)
 	}
@@ -488,4 +492,53 @@ func (b *bench) lifetimePeakRSS() {
 		return
 	}
 	b.add("run", "peak RSS since start (VmHWM)", float64(hwm)/(1<<20), "MiB", nil)
+}
+
+// tokenIssue measures the Docker token flow: GET /oauth2/token with Basic
+// credentials and a pull scope, from 8 clients.
+func (b *bench) tokenIssue(ctx context.Context) error {
+	const concurrency = 8
+	scope := "repository:" + b.repo("manifest") + ":pull"
+	c := newClient(concurrency, smallTimeout)
+	defer closeClient(c)
+	res, err := runLoad(ctx, concurrency, b.opts.duration, func(ctx context.Context, seq int) error {
+		_, err := b.reg.accessToken(ctx, c, scope)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	b.addLatency("token-issue", "GET /oauth2/token, c=8", res, nil)
+	return nil
+}
+
+// bearerGet measures manifest GET by tag at 64 clients with a Bearer access
+// token, as a ratio of the same GET with Basic auth in this run.
+func (b *bench) bearerGet(ctx context.Context) error {
+	const concurrency = 64
+	repo := b.repo("manifest")
+	if len(b.manifestTags) == 0 {
+		if err := b.manifestGet(ctx); err != nil {
+			return err
+		}
+	}
+	c := newClient(concurrency, smallTimeout)
+	defer closeClient(c)
+	tok, err := b.reg.accessToken(ctx, c, "repository:"+repo+":pull")
+	if err != nil {
+		return err
+	}
+	bearer := *b.reg
+	bearer.bearer = tok
+	res, err := runLoad(ctx, concurrency, b.opts.duration, func(ctx context.Context, seq int) error {
+		return bearer.getManifest(ctx, c, repo, b.manifestTags[seq%len(b.manifestTags)])
+	})
+	if err != nil {
+		return err
+	}
+	b.addLatency("bearer-get", "GET by tag with Bearer, c=64", res, atLeast(15000))
+	if b.basicGet64 > 0 {
+		b.add("bearer-get", "Bearer ÷ Basic at c=64", res.rate()/b.basicGet64, "ratio", nil)
+	}
+	return nil
 }

@@ -91,6 +91,8 @@ func formatValue(v float64, unit string) string {
 		return strconv.FormatFloat(v, 'f', 3, 64)
 	case "MiB":
 		return strconv.FormatFloat(v, 'f', 1, 64)
+	case "ratio":
+		return strconv.FormatFloat(v, 'f', 2, 64)
 	default:
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
