@@ -1,0 +1,58 @@
+package meta
+
+import (
+	"context"
+)
+
+// The reads and writes of a registry's lifecycle that the content and
+// identity files do not offer: looking one up by name, and deleting one
+// with everything in it.
+
+// Registry looks a registry up by name.
+func (q reads) Registry(ctx context.Context, name string) (Registry, error) {
+	r := Registry{Name: name}
+	var t int64
+	err := q.c.queryRow(ctx, `SELECT id, login_server, location, created_at FROM registries WHERE name = ?`, name).
+		Scan(&r.ID, &r.LoginServer, &r.Location, &t)
+	r.CreatedAt = fromNanos(t)
+	return r, notFound(err)
+}
+
+// RegistryUploads lists the ids of a registry's upload sessions, whose
+// files the blob store holds.
+func (q reads) RegistryUploads(ctx context.Context, registryID int64) ([]string, error) {
+	rows, err := q.c.query(ctx, `SELECT id FROM uploads WHERE registry_id = ? ORDER BY id`, registryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// DeleteRegistry removes a registry with everything in it: repositories,
+// manifests, tags, blob links, upload sessions, scope maps, tokens and its
+// admin user go with it (the foreign keys cascade), and so do the role
+// assignments at its scope or below ("/registries/<name>", and
+// "/registries/<name>/…"), which name it by a path rather than a key: left
+// behind, they would give their rights back to whoever later creates a
+// registry of the same name. Blob records stay for garbage collection.
+func (tx *Tx) DeleteRegistry(ctx context.Context, id int64) error {
+	var name string
+	if err := tx.c.queryRow(ctx, `SELECT name FROM registries WHERE id = ?`, id).Scan(&name); err != nil {
+		return notFound(err)
+	}
+	scope := "/registries/" + name
+	if _, err := tx.c.exec(ctx, `DELETE FROM role_assignments WHERE scope = ? OR substr(scope, 1, ?) = ?`,
+		scope, len(scope)+1, scope+"/"); err != nil {
+		return err
+	}
+	return tx.changeOne(ctx, `DELETE FROM registries WHERE id = ?`, id)
+}
