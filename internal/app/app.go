@@ -24,6 +24,7 @@ import (
 	"github.com/berth-project/berth/internal/distribution"
 	"github.com/berth-project/berth/internal/identity"
 	"github.com/berth-project/berth/internal/metadataapi"
+	"github.com/berth-project/berth/internal/mgmt"
 	"github.com/berth-project/berth/internal/registry"
 	"github.com/berth-project/berth/internal/storage/blob"
 	"github.com/berth-project/berth/internal/storage/meta"
@@ -102,6 +103,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 	mux.Handle("GET /metrics", m.handler())
 	mux.Handle("/oauth2/", authn.TokenEndpoints(s.routes.resolve))
 	mux.Handle("POST /identity/oauth2/token", authn.IdentityEndpoint())
+	mux.Handle("/api/", mgmt.New(mgmt.Options{
+		Store: db, Identity: ids, Registries: s.svc, Tokens: s.tokens,
+		Region: cfg.Region, Domain: strings.ToLower(cfg.Domain), DefaultRegistry: cfg.DefaultRegistry,
+		RegistriesChanged: s.routes.reload, Log: log,
+	}))
 	s.handler = dataPlane(v2, acr, mux)
 	return s, nil
 }
