@@ -1,5 +1,6 @@
 // Package client is a typed HTTP client for berth's APIs: the identity
-// endpoint, the management API and (later) the token and agent APIs. It uses
+// endpoint, the management API (one file per resource), a registry's
+// /oauth2/exchange and (later) the agent API. It uses
 // only the standard library and knows nothing of berth's server packages or
 // of its command line, so that other programs can import it.
 package client
@@ -100,7 +101,12 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	if !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("client: path %q must start with /", path)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	return c.doURL(ctx, method, c.base, path, contentType, body, out, authenticate)
+}
+
+// doURL is do on base (the server, or a registry's login server) + path.
+func (c *Client) doURL(ctx context.Context, method, base, path, contentType string, body io.Reader, out any, authenticate bool) error {
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return err
 	}
@@ -124,7 +130,7 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is said below, once
 		}
-		return fmt.Errorf("cannot reach %s: %w", c.base, err)
+		return fmt.Errorf("cannot reach %s: %w", base, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
