@@ -43,6 +43,7 @@ tools:
 
 build:
 	$(GO) build -o $(BERTH) ./cmd/berth
+	$(GO) build -o bin/docker-credential-berth ./cmd/docker-credential-berth
 
 run: build
 	$(BERTH) serve --data-dir $(DATA_DIR) $(RUN_ARGS)

@@ -9,6 +9,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -17,6 +18,14 @@ import (
 	"github.com/berth-project/berth/internal/cli/auth"
 	"github.com/berth-project/berth/internal/cli/cmdutil"
 	"github.com/berth-project/berth/internal/cli/configcmd"
+	"github.com/berth-project/berth/internal/cli/credhelper"
+	"github.com/berth-project/berth/internal/cli/identitycmd"
+	"github.com/berth-project/berth/internal/cli/registrycmd"
+	"github.com/berth-project/berth/internal/cli/role"
+	"github.com/berth-project/berth/internal/cli/scopemap"
+	"github.com/berth-project/berth/internal/cli/sp"
+	"github.com/berth-project/berth/internal/cli/tokencmd"
+	"github.com/berth-project/berth/internal/cli/user"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -56,18 +65,30 @@ listening on 127.0.0.1:5000):
 		auth.NewCmdLogin(f, nil),
 		auth.NewCmdLogout(f, nil),
 		configcmd.NewCmdConfig(f),
+		registrycmd.NewCmdRegistry(f),
+		sp.NewCmdSP(f),
+		identitycmd.NewCmdIdentity(f),
+		user.NewCmdUser(f),
+		role.NewCmdRole(f),
+		scopemap.NewCmdScopeMap(f),
+		tokencmd.NewCmdToken(f),
+		credhelper.NewCmdCredentialHelper(f),
 	)
 	root.AddCommand(extra...)
 	return root
 }
 
 // Run runs the command line args with f and returns the exit status: 0, or
-// 1 after writing "Error: <message>" to f's error stream.
+// 1 after writing "Error: <message>" to f's error stream (unless the command
+// reported it already: cmdutil.SilentError).
 func Run(ctx context.Context, f *cmdutil.Factory, args []string, extra ...*cobra.Command) int {
 	root := NewRoot(f, extra...)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(f.IOStreams.ErrOut, "Error: "+err.Error())
+		var silent *cmdutil.SilentError
+		if !errors.As(err, &silent) {
+			fmt.Fprintln(f.IOStreams.ErrOut, "Error: "+err.Error())
+		}
 		return 1
 	}
 	return 0

@@ -1,7 +1,9 @@
 // Package userconfig owns the command line's per-user files: config.yaml
-// (server URL, defaults) and credentials.json (identity tokens), both in
-// $BERTH_CONFIG_DIR or <os.UserConfigDir()>/berth, written with mode 0600 in
-// a directory of mode 0700. It knows nothing of HTTP or of the server.
+// (server URL, defaults), credentials.json (identity tokens) and
+// registry-credentials.json (what docker-credential-berth gives clients),
+// all in $BERTH_CONFIG_DIR or <os.UserConfigDir()>/berth, written with mode
+// 0600 in a directory of mode 0700. It knows nothing of HTTP or of the
+// server.
 package userconfig
 
 import (
