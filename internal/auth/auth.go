@@ -347,6 +347,11 @@ func (s *Service) scopeMapGrant(ctx context.Context, reg registry.Registry, name
 // stillValid refuses a token whose principal was deleted or whose registry
 // token was disabled since it was minted: revocation takes effect at once.
 func (s *Service) stillValid(ctx context.Context, reg registry.Registry, c token.Claims) error {
+	// The audience is a login server; a deleted registry's login server may
+	// now route to another registry, so the token names its registry too.
+	if c.Registry != reg.Name {
+		return errcode.Unauthorized.WithMessage("the token was issued for another registry")
+	}
 	switch c.PrincipalKind {
 	case token.PrincipalAdmin:
 		a, err := s.ids.AdminCredentials(ctx, reg)

@@ -366,3 +366,69 @@ func TestRateLimitPerUserAndPerAddress(t *testing.T) {
 		t.Fatalf("carol from another address: %d, want 200", got)
 	}
 }
+
+// hostDo sends a request with another Host, as a client of another login
+// server on the same listener would.
+func (e *env) hostDo(host string, r req) *http.Response {
+	e.t.Helper()
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	hr, _ := http.NewRequest(r.method, e.url+r.path, body)
+	hr.Host = host
+	if r.ctype != "" {
+		hr.Header.Set("Content-Type", r.ctype)
+	}
+	if r.bearer != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.bearer)
+	}
+	if r.user != "" {
+		hr.SetBasicAuth(r.user, r.pass)
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// A token minted for a registry is refused after that registry is deleted,
+// though its login server now reaches the default registry.
+func TestTokensAreBoundToTheirRegistry(t *testing.T) {
+	e := newEnv(t)
+	_, id := e.token(req{method: "POST", path: "/identity/oauth2/token", form: url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {"ownerpass"}}})
+	mgmt := func(method, path, body string) int {
+		resp, _ := e.do(req{method: method, path: path, bearer: id.AccessToken, body: []byte(body), ctype: "application/json"})
+		return resp.StatusCode
+	}
+	if got := mgmt("PUT", "/api/registries/teamone", `{"location":"local","properties":{"loginServer":"teamone.example:5000"}}`); got != 201 {
+		t.Fatalf("create registry: %d", got)
+	}
+	if got := e.pushAs(req{user: "admin", pass: "ownerpass"}, "team/app"); got != 201 {
+		t.Fatal(got) // in the default registry
+	}
+	hr, _ := http.NewRequest("GET", e.url+"/oauth2/token?scope=repository:team/app:pull", nil)
+	hr.Host = "teamone.example:5000"
+	hr.SetBasicAuth("admin", "ownerpass")
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr tokenResponse
+	json.NewDecoder(resp.Body).Decode(&tr)
+	resp.Body.Close()
+	if tr.AccessToken == "" {
+		t.Fatalf("no token for teamone: %d", resp.StatusCode)
+	}
+	if got := mgmt("DELETE", "/api/registries/teamone", ""); got != 204 {
+		t.Fatalf("delete registry: %d", got)
+	}
+	// teamone.example:5000 now falls back to the default registry, which
+	// holds team/app; the token minted for teamone must not open it.
+	if got := e.hostDo("teamone.example:5000", req{method: "GET", path: "/v2/team/app/manifests/v1", bearer: tr.AccessToken}).StatusCode; got != 401 {
+		t.Fatalf("a deleted registry's token on the default registry: %d, want 401", got)
+	}
+}

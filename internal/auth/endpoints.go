@@ -121,7 +121,7 @@ func (a *TokenAPI) exchange(w http.ResponseWriter, r *http.Request, reg registry
 	}
 	refresh, err := a.s.tokens.Issue(token.Claims{
 		Subject: id.Subject, Audience: Audience(reg, r), Kind: token.KindRefresh,
-		PrincipalKind: id.PrincipalKind, PrincipalName: id.PrincipalName, RunID: id.RunID, GrantType: "exchange",
+		PrincipalKind: id.PrincipalKind, PrincipalName: id.PrincipalName, RunID: id.RunID, GrantType: "exchange", Registry: reg.Name,
 	})
 	if err != nil {
 		return err
@@ -150,7 +150,7 @@ func (a *TokenAPI) issue(w http.ResponseWriter, r *http.Request, reg registry.Re
 	}
 	granted := rbac.Intersect(asked, rbac.GrantedBy(g, reg.Name))
 	c := token.Claims{Subject: who.Subject, Audience: Audience(reg, r), Kind: token.KindAccess, Access: fromRBAC(granted),
-		PrincipalKind: who.PrincipalKind, PrincipalName: who.PrincipalName, RunID: who.RunID}
+		PrincipalKind: who.PrincipalKind, PrincipalName: who.PrincipalName, RunID: who.RunID, Registry: reg.Name}
 	access, err := a.s.tokens.Issue(c)
 	if err != nil {
 		return err

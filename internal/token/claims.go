@@ -73,6 +73,7 @@ type Claims struct {
 	RunID         string        // runId: set for a task's identity during a run
 	PrincipalName string        // principalName
 	GrantType     string        // grantType: how the token was obtained, e.g. "refresh_token"
+	Registry      string        // registry: the registry a refresh or access token is for
 }
 
 // wireClaims is Claims as it is encoded in a token.
@@ -90,6 +91,7 @@ type wireClaims struct {
 	RunID         string        `json:"runId,omitempty"`
 	PrincipalName string        `json:"principalName,omitempty"`
 	GrantType     string        `json:"grantType,omitempty"`
+	Registry      string        `json:"registry,omitempty"`
 }
 
 func (c *Claims) wire() wireClaims {
@@ -97,7 +99,7 @@ func (c *Claims) wire() wireClaims {
 		Iss: c.Issuer, Sub: c.Subject, Aud: c.Audience,
 		Exp: c.ExpiresAt.Unix(), Nbf: c.NotBefore.Unix(), Iat: c.IssuedAt.Unix(),
 		Jti: c.ID, Access: c.Access, Kind: c.Kind, PrincipalKind: c.PrincipalKind,
-		RunID: c.RunID, PrincipalName: c.PrincipalName, GrantType: c.GrantType,
+		RunID: c.RunID, PrincipalName: c.PrincipalName, GrantType: c.GrantType, Registry: c.Registry,
 	}
 	// "actions": null would be legal JSON but is not the Docker format.
 	if slices.ContainsFunc(w.Access, func(a Access) bool { return a.Actions == nil }) {
@@ -116,7 +118,7 @@ func (w *wireClaims) claims() Claims {
 		Issuer: w.Iss, Subject: w.Sub, Audience: w.Aud,
 		ExpiresAt: time.Unix(w.Exp, 0).UTC(), NotBefore: time.Unix(w.Nbf, 0).UTC(), IssuedAt: time.Unix(w.Iat, 0).UTC(),
 		ID: w.Jti, Access: w.Access, Kind: w.Kind, PrincipalKind: w.PrincipalKind,
-		RunID: w.RunID, PrincipalName: w.PrincipalName, GrantType: w.GrantType,
+		RunID: w.RunID, PrincipalName: w.PrincipalName, GrantType: w.GrantType, Registry: w.Registry,
 	}
 }
 
