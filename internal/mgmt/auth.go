@@ -80,6 +80,32 @@ var permissionWords = map[rbac.Permission]string{
 // authorize is the one place that decides whether the caller may do what
 // perm names at scope, from its role assignments.
 func (a *API) authorize(ctx context.Context, c *caller, scope rbac.Scope, perm rbac.Permission) error {
+	if err := a.loadAssignments(ctx, c); err != nil {
+		return err
+	}
+	if rbac.Allowed(c.assignments, scope.Registry, scope.Repository, perm) {
+		return nil
+	}
+	return forbidden("%s %q may not %s at scope %s: that needs the role %s there",
+		kindWord(c.principal.Kind), c.principal.Name, permissionWords[perm], scope, roleNeeded(perm))
+}
+
+// sees reports whether the caller holds any role on a registry or inside
+// it. That is enough to read the registry resource itself (its login
+// server, which `berth registry login` needs), not its scope maps or tokens.
+func (a *API) sees(ctx context.Context, c *caller, registry string) (bool, error) {
+	if err := a.loadAssignments(ctx, c); err != nil {
+		return false, err
+	}
+	for _, x := range c.assignments {
+		if x.Scope.Registry == "" || x.Scope.Registry == registry {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (a *API) loadAssignments(ctx context.Context, c *caller) error {
 	if !c.loaded {
 		as, err := a.db.RoleAssignments(ctx, c.principal.ID)
 		if err != nil {
@@ -94,11 +120,7 @@ func (a *API) authorize(ctx context.Context, c *caller, scope rbac.Scope, perm r
 		}
 		c.loaded = true
 	}
-	if rbac.Allowed(c.assignments, scope.Registry, scope.Repository, perm) {
-		return nil
-	}
-	return forbidden("%s %q may not %s at scope %s: that needs the role %s there",
-		kindWord(c.principal.Kind), c.principal.Name, permissionWords[perm], scope, roleNeeded(perm))
+	return nil
 }
 
 // can is authorize as a yes or no, for filtering lists; a store error is

@@ -120,7 +120,8 @@ func TestAuthorization(t *testing.T) {
 		{"registry reader reads an unknown registry", alphaReader, "GET", "/api/registries/nosuchreg", nil, denied, "Reader"},
 		{"registry reader creates a registry", alphaReader, "PUT", "/api/registries/newreg01", nil, denied, "Contributor or Owner"},
 		{"pusher reads another registry", pusher, "GET", "/api/registries/teambeta1", nil, denied, "Reader, Contributor or Owner"},
-		{"pusher reads its own registry's settings", pusher, "GET", "/api/registries/teamalpha", nil, denied, "Reader"},
+		{"pusher reads its own registry (to log in to it)", pusher, "GET", "/api/registries/teamalpha", nil, allowed, ""},
+		{"pusher changes its own registry", pusher, "PATCH", "/api/registries/teamalpha", `{"properties":{"adminUserEnabled":true}}`, denied, "Contributor or Owner"},
 		{"pusher lists tokens", pusher, "GET", "/api/registries/teamalpha/tokens", nil, denied, "Reader"},
 		{"contributor assigns a role", contributor, "POST", "/api/roleAssignments", `{"assignee":"nobody","role":"AcrPull","scope":"/registries/teamalpha"}`, denied, "Owner"},
 		{"contributor creates a user", contributor, "PUT", "/api/users/eve", `{"password":"eve-password"}`, denied, "Owner"},
@@ -139,7 +140,8 @@ func TestAuthorization(t *testing.T) {
 		{"registry owner assigns a role on its registry", alphaOwner, "POST", "/api/roleAssignments", `{"assignee":"nobody","role":"AcrPull","scope":"/registries/teamalpha"}`, allowed, ""},
 		{"registry owner assigns a role on a repository of its registry", alphaOwner, "POST", "/api/roleAssignments", `{"assignee":"nobody","role":"AcrPush","scope":"/registries/teamalpha/repositories/app"}`, allowed, ""},
 		{"registry owner creates a user", alphaOwner, "PUT", "/api/users/frank", `{"password":"frank-password"}`, denied, "at scope /"},
-		{"nobody reads a registry", nobody, "GET", "/api/registries/teamalpha", nil, denied, "Reader"},
+		{"nobody (AcrPull on teamalpha by now) reads teamalpha", nobody, "GET", "/api/registries/teamalpha", nil, allowed, ""},
+		{"nobody (AcrPull on teamalpha by now) reads teambeta1", nobody, "GET", "/api/registries/teambeta1", nil, denied, "Reader"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -180,8 +182,8 @@ func TestAuthorization(t *testing.T) {
 	}{
 		{"registries of a registry reader", alphaReader, "/api/registries", []string{"teamalpha"}},
 		{"registries of a tenant reader", tenantReader, "/api/registries", []string{"contribreg", "default", "teamalpha", "teambeta1"}},
-		{"registries of a pusher", pusher, "/api/registries", nil},
-		{"registries of nobody", nobody, "/api/registries", nil},
+		{"registries of a pusher", pusher, "/api/registries", []string{"teamalpha"}},
+		{"registries of nobody (AcrPull on teamalpha)", nobody, "/api/registries", []string{"teamalpha"}},
 		{"users of a contributor", contributor, "/api/users", nil},
 	}
 	for _, l := range lists {

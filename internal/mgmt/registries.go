@@ -116,7 +116,7 @@ func (a *API) listRegistries(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	var out []resource
 	for _, reg := range regs {
-		if yes, err := a.can(ctx, c, registryScope(reg.Name), rbac.ManageRead); err != nil {
+		if yes, err := a.sees(ctx, c, reg.Name); err != nil {
 			return err
 		} else if !yes {
 			continue
@@ -131,7 +131,13 @@ func (a *API) listRegistries(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 func (a *API) showRegistry(w http.ResponseWriter, r *http.Request, c *caller) error {
-	reg, err := a.authorizedRegistry(r, c, rbac.ManageRead)
+	name := r.PathValue("name")
+	if yes, err := a.sees(r.Context(), c, name); err != nil {
+		return err
+	} else if !yes {
+		return a.authorize(r.Context(), c, registryScope(name), rbac.ManageRead) // says which role is needed
+	}
+	reg, err := a.registry(r.Context(), name)
 	if err != nil {
 		return err
 	}
