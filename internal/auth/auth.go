@@ -142,9 +142,10 @@ func (s *Service) refreshVersion(ctx context.Context) {
 
 // caller is an authenticated data-plane client.
 type caller struct {
-	grant  rbac.Grant
-	access []rbac.Access // bearer callers: what the token carries
-	bearer bool
+	grant     rbac.Grant
+	access    []rbac.Access // bearer callers: what the token carries
+	bearer    bool
+	anonymous bool // no credentials at all, on a registry with anonymous pull
 }
 
 var _ dataplane.Caller = (*caller)(nil)
@@ -163,7 +164,9 @@ func (c *caller) CanCatalog(reg registry.Registry) bool {
 	return c.grant != nil && c.grant.CanCatalog(reg.Name)
 }
 
-func (c *caller) Bearer() bool { return c.bearer }
+// Bearer is true for token holders and anonymous callers: both are
+// challenged (401) for more rights, where a Basic caller is denied (403).
+func (c *caller) Bearer() bool { return c.bearer || c.anonymous }
 
 // Audience is the name a registry's tokens are minted for: its login
 // server, or the address a client used for a registry that has none.
@@ -189,6 +192,9 @@ func (s *Service) Authenticate(ctx context.Context, reg registry.Registry, r *ht
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
+		if reg.AnonymousPull && h == "" {
+			return &caller{grant: anonymousGrant{}, anonymous: true}, nil
+		}
 		return nil, errcode.Unauthorized.New()
 	}
 	g, _, err := s.grantFor(ctx, reg, r, user, pass)
@@ -288,6 +294,13 @@ func (s *Service) checkCredentials(ctx context.Context, reg registry.Registry, r
 	return g, token.Claims{Subject: tokenSubject(reg, t.Name), PrincipalKind: token.PrincipalToken, PrincipalName: t.Name}, err
 }
 
+// anonymousGrant is what anyone may do on a registry with anonymous pull:
+// pull, and nothing else (not even list the catalog).
+type anonymousGrant struct{}
+
+func (anonymousGrant) Can(registry, repo, action string) bool { return action == rbac.ActionPull }
+func (anonymousGrant) CanCatalog(registry string) bool        { return false }
+
 // adminGrant is what a registry's admin user may do: everything in it.
 func adminGrant(reg registry.Registry) rbac.Grant {
 	return rbac.ScopeMapGrant{Registry: reg.Name, Actions: rbac.SystemScopeMaps()[rbac.ScopeMapAdmin]}
@@ -353,6 +366,10 @@ func (s *Service) stillValid(ctx context.Context, reg registry.Registry, c token
 		return errcode.Unauthorized.WithMessage("the token was issued for another registry")
 	}
 	switch c.PrincipalKind {
+	case token.PrincipalAnonymous:
+		if !reg.AnonymousPull {
+			return errcode.Unauthorized.WithMessage("anonymous pull is disabled")
+		}
 	case token.PrincipalAdmin:
 		a, err := s.ids.AdminCredentials(ctx, reg)
 		if err != nil {

@@ -432,3 +432,49 @@ func TestTokensAreBoundToTheirRegistry(t *testing.T) {
 		t.Fatalf("a deleted registry's token on the default registry: %d, want 401", got)
 	}
 }
+
+func TestAnonymousPull(t *testing.T) {
+	e := newEnv(t)
+	if got := e.pushAs(req{user: "admin", pass: "ownerpass"}, "public/app"); got != 201 {
+		t.Fatal(got)
+	}
+	if resp, _ := e.do(req{method: "GET", path: "/v2/public/app/manifests/v1"}); resp.StatusCode != 401 {
+		t.Fatalf("anonymous pull while disabled: %d", resp.StatusCode)
+	}
+	_, id := e.token(req{method: "POST", path: "/identity/oauth2/token", form: url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {"ownerpass"}}})
+	resp, _ := e.do(req{method: "PATCH", path: "/api/registries/default", bearer: id.AccessToken,
+		body: []byte(`{"properties":{"anonymousPullEnabled":true}}`), ctype: "application/json"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("enable anonymous pull: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(req{method: "GET", path: "/v2/public/app/manifests/v1"}); resp.StatusCode != 200 {
+		t.Fatalf("anonymous pull: %d", resp.StatusCode)
+	}
+	// Anything but pull is challenged, so a client can authenticate.
+	for _, r := range []req{{method: "POST", path: "/v2/public/app/blobs/uploads/"}, {method: "GET", path: "/v2/_catalog"},
+		{method: "DELETE", path: "/v2/public/app/manifests/v1"}, {method: "GET", path: "/acr/v1/public/app/_tags"}} {
+		if resp, _ := e.do(r); resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("anonymous %s %s: %d, want 401 with a challenge", r.method, r.path, resp.StatusCode)
+		}
+	}
+	// The token endpoint hands out pull-only tokens without credentials.
+	status, tr := e.token(req{method: "GET", path: "/oauth2/token?scope=repository:public/app:pull,push"})
+	if status != 200 || tr.RefreshToken != "" {
+		t.Fatalf("anonymous token: %d %+v", status, tr)
+	}
+	if acc := fmt.Sprint(claims(t, tr.Token)["access"]); strings.Contains(acc, "push") || !strings.Contains(acc, "pull") {
+		t.Fatalf("anonymous token access %s, want pull only", acc)
+	}
+	if resp, _ := e.do(req{method: "GET", path: "/v2/public/app/manifests/v1", bearer: tr.Token}); resp.StatusCode != 200 {
+		t.Fatalf("pull with an anonymous token: %d", resp.StatusCode)
+	}
+	// Turning it off stops anonymous tokens at once.
+	e.do(req{method: "PATCH", path: "/api/registries/default", bearer: id.AccessToken,
+		body: []byte(`{"properties":{"anonymousPullEnabled":false}}`), ctype: "application/json"})
+	if resp, _ := e.do(req{method: "GET", path: "/v2/public/app/manifests/v1", bearer: tr.Token}); resp.StatusCode != 401 {
+		t.Fatalf("anonymous token after disabling: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(req{method: "GET", path: "/v2/public/app/manifests/v1"}); resp.StatusCode != 401 {
+		t.Fatalf("anonymous pull after disabling: %d", resp.StatusCode)
+	}
+}

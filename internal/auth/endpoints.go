@@ -59,14 +59,18 @@ func (a *TokenAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // getToken is the Docker token flow: Basic credentials, scopes in the query.
 func (a *TokenAPI) getToken(w http.ResponseWriter, r *http.Request, reg registry.Registry) error {
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		w.Header().Set("WWW-Authenticate", `Basic realm="`+Audience(reg, r)+`"`)
-		return errcode.Unauthorized.WithMessage("send the credentials with HTTP Basic auth")
-	}
 	q := r.URL.Query()
 	if err := a.checkService(reg, r, q.Get("service")); err != nil {
 		return err
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		if reg.AnonymousPull {
+			// An anonymous token: pull scopes only, never a refresh token.
+			return a.issue(w, r, reg, anonymousGrant{}, token.Claims{Subject: "anonymous", PrincipalKind: token.PrincipalAnonymous}, q["scope"], false)
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+Audience(reg, r)+`"`)
+		return errcode.Unauthorized.WithMessage("send the credentials with HTTP Basic auth")
 	}
 	g, claims, err := a.s.grantFor(r.Context(), reg, r, user, pass)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 type registryProps struct {
 	LoginServer       string    `json:"loginServer"`
 	AdminUserEnabled  bool      `json:"adminUserEnabled"`
+	AnonymousPull     bool      `json:"anonymousPullEnabled"`
 	CreatedAt         time.Time `json:"createdAt"`
 	ProvisioningState string    `json:"provisioningState"`
 }
@@ -29,7 +30,7 @@ func (a *API) registryResource(ctx context.Context, reg meta.Registry) (resource
 	}
 	return resource{ID: "/registries/" + reg.Name, Name: reg.Name, Type: "registries", Location: reg.Location,
 		Properties: registryProps{LoginServer: registry.LoginServer(reg, a.domain), AdminUserEnabled: admin.Enabled,
-			CreatedAt: reg.CreatedAt, ProvisioningState: "Succeeded"}}, nil
+			AnonymousPull: reg.AnonymousPull, CreatedAt: reg.CreatedAt, ProvisioningState: "Succeeded"}}, nil
 }
 
 // registry looks up the registry a path names.
@@ -156,6 +157,7 @@ func (a *API) updateRegistry(w http.ResponseWriter, r *http.Request, c *caller) 
 	var body struct {
 		Properties *struct {
 			AdminUserEnabled *bool `json:"adminUserEnabled"`
+			AnonymousPull    *bool `json:"anonymousPullEnabled"`
 		} `json:"properties"`
 	}
 	if err := decode(r, &body, false); err != nil {
@@ -166,6 +168,16 @@ func (a *API) updateRegistry(w http.ResponseWriter, r *http.Request, c *caller) 
 		if err := a.ids.SetAdminEnabled(ctx, reg, *p.AdminUserEnabled); err != nil {
 			return err
 		}
+	}
+	if p := body.Properties; p != nil && p.AnonymousPull != nil {
+		err := a.db.Update(ctx, func(tx *meta.Tx) error { return tx.SetAnonymousPull(ctx, reg.ID, *p.AnonymousPull) })
+		if err != nil {
+			return err
+		}
+		if err := a.registriesChanged(ctx); err != nil {
+			return err
+		}
+		reg.AnonymousPull = *p.AnonymousPull
 	}
 	res, err := a.registryResource(ctx, reg)
 	if err != nil {

@@ -37,12 +37,14 @@ const (
 	PrincipalToken PrincipalKind = "token"
 	// PrincipalAdmin is a registry's admin user.
 	PrincipalAdmin PrincipalKind = "admin"
+	// PrincipalAnonymous is nobody, on a registry that allows anonymous pull.
+	PrincipalAnonymous PrincipalKind = "anonymous"
 )
 
 func (k PrincipalKind) valid() bool {
 	switch k {
 	case PrincipalUser, PrincipalServicePrincipal, PrincipalManagedIdentity,
-		PrincipalTrustedService, PrincipalToken, PrincipalAdmin:
+		PrincipalTrustedService, PrincipalToken, PrincipalAdmin, PrincipalAnonymous:
 		return true
 	}
 	return false

@@ -18,6 +18,7 @@ type Registry struct {
 type RegistryProperties struct {
 	LoginServer       string    `json:"loginServer,omitempty"` // "" when the registry is reached only as the server's default
 	AdminUserEnabled  bool      `json:"adminUserEnabled"`
+	AnonymousPull     bool      `json:"anonymousPullEnabled"`
 	CreatedAt         time.Time `json:"createdAt,omitzero"`
 	ProvisioningState string    `json:"provisioningState,omitempty"`
 }
@@ -33,6 +34,7 @@ type RegistryCreate struct {
 // they are.
 type RegistryUpdate struct {
 	AdminUserEnabled *bool `json:"adminUserEnabled,omitempty"`
+	AnonymousPull    *bool `json:"anonymousPullEnabled,omitempty"`
 }
 
 // AdminCredentials are a registry's admin user and its two passwords.

@@ -111,7 +111,10 @@ func TestShowListUpdate(t *testing.T) {
 			{Name: "disable admin", Args: []string{"-n", "blogbuildtest", "--admin-enabled", "false", "-o", "none"},
 				Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/registries/blogbuildtest",
 					Body: `{"properties":{"adminUserEnabled":false}}`, Reply: regJSON}}},
-			{Name: "nothing to do", Args: []string{"-n", "blogbuildtest"}, WantErr: "nothing to update: give --admin-enabled"},
+			{Name: "enable anonymous pull", Args: []string{"-n", "blogbuildtest", "--anonymous-pull-enabled", "true", "-o", "none"},
+				Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/registries/blogbuildtest",
+					Body: `{"properties":{"anonymousPullEnabled":true}}`, Reply: regJSON}}},
+			{Name: "nothing to do", Args: []string{"-n", "blogbuildtest"}, WantErr: "nothing to update: give --admin-enabled or --anonymous-pull-enabled"},
 		})
 	})
 }

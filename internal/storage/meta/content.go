@@ -24,7 +24,7 @@ func (tx *Tx) CreateRegistry(ctx context.Context, r *Registry) error {
 
 // Registries lists every registry by name.
 func (q reads) Registries(ctx context.Context) ([]Registry, error) {
-	rows, err := q.c.query(ctx, `SELECT id, name, login_server, location, created_at FROM registries ORDER BY name`)
+	rows, err := q.c.query(ctx, `SELECT id, name, login_server, location, anonymous_pull, created_at FROM registries ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (q reads) Registries(ctx context.Context) ([]Registry, error) {
 	for rows.Next() {
 		var r Registry
 		var t int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.LoginServer, &r.Location, &t); err != nil {
+		if err := rows.Scan(&r.ID, &r.Name, &r.LoginServer, &r.Location, &r.AnonymousPull, &t); err != nil {
 			return nil, err
 		}
 		r.CreatedAt = fromNanos(t)

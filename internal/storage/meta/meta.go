@@ -35,11 +35,12 @@ var Unlocked = Attributes{DeleteEnabled: true, WriteEnabled: true, ListEnabled: 
 
 // Registry is one registry served by this instance.
 type Registry struct {
-	ID          int64
-	Name        string
-	LoginServer string
-	Location    string
-	CreatedAt   time.Time
+	ID            int64
+	Name          string
+	LoginServer   string
+	Location      string
+	AnonymousPull bool // anyone may pull, without credentials
+	CreatedAt     time.Time
 }
 
 // Repository is a named collection of manifests and tags in a registry.

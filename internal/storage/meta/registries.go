@@ -12,10 +12,15 @@ import (
 func (q reads) Registry(ctx context.Context, name string) (Registry, error) {
 	r := Registry{Name: name}
 	var t int64
-	err := q.c.queryRow(ctx, `SELECT id, login_server, location, created_at FROM registries WHERE name = ?`, name).
-		Scan(&r.ID, &r.LoginServer, &r.Location, &t)
+	err := q.c.queryRow(ctx, `SELECT id, login_server, location, anonymous_pull, created_at FROM registries WHERE name = ?`, name).
+		Scan(&r.ID, &r.LoginServer, &r.Location, &r.AnonymousPull, &t)
 	r.CreatedAt = fromNanos(t)
 	return r, notFound(err)
+}
+
+// SetAnonymousPull turns anonymous pull of a registry on or off.
+func (tx *Tx) SetAnonymousPull(ctx context.Context, registryID int64, on bool) error {
+	return tx.changeOne(ctx, `UPDATE registries SET anonymous_pull = ? WHERE id = ?`, on, registryID)
 }
 
 // RegistryUploads lists the ids of a registry's upload sessions, whose

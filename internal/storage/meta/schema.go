@@ -176,6 +176,8 @@ var migrations = []string{
 	);
 	CREATE TABLE auth_version (version INTEGER NOT NULL);
 	INSERT INTO auth_version (version) VALUES (1);`,
+	// Anonymous pull: a registry whose content anyone may pull.
+	`ALTER TABLE registries ADD COLUMN anonymous_pull BOOLEAN NOT NULL DEFAULT FALSE;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
