@@ -20,6 +20,7 @@ const regOut = `{
   "properties": {
     "loginServer": "127.0.3.1:5000",
     "adminUserEnabled": false,
+    "anonymousPullEnabled": false,
     "createdAt": "2026-01-02T03:04:05Z",
     "provisioningState": "Succeeded"
   }
