@@ -333,3 +333,35 @@ func (r *registry) accessToken(ctx context.Context, c *http.Client, scope string
 	}
 	return body.AccessToken, nil
 }
+
+// setAnonymousPull turns the default registry's anonymous pull on or off
+// through berth's management API, signing in with the bench's credentials.
+func (r *registry) setAnonymousPull(ctx context.Context, c *http.Client, on bool) error {
+	form := url.Values{"grant_type": {"password"}, "username": {r.user}, "password": {r.password}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.endpoint("/identity/oauth2/token").String(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := do(c, req, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	var id struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&id)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	body := fmt.Sprintf(`{"properties":{"anonymousPullEnabled":%t}}`, on)
+	req, err = http.NewRequestWithContext(ctx, http.MethodPatch, r.endpoint("/api/registries/default").String(), strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+id.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	_, err = doDrain(c, req, http.StatusOK)
+	return err
+}

@@ -31,6 +31,7 @@ type bench struct {
 	small        map[string]*smallBlobs // per repository
 	manifestTags []string               // tags in the manifest repository
 	basicGet64   float64                // manifest GET req/s at 64 clients with Basic auth
+	anonGet64    float64                // the same without credentials (anonymous pull)
 }
 
 type bigBlob struct {
@@ -68,6 +69,7 @@ var phaseFuncs = map[string]func(*bench, context.Context) error{
 	"manifest-put": (*bench).manifestPut,
 	"manifest-get": (*bench).manifestGet,
 	"token-issue":  (*bench).tokenIssue,
+	"anon-get":     (*bench).anonGet,
 	"bearer-get":   (*bench).bearerGet,
 	"blob-head":    (*bench).blobHead,
 	"tags-list":    (*bench).tagsList,
@@ -429,6 +431,9 @@ func (b *bench) manifestGet(ctx context.Context) error {
 			b.basicGet64 = res.rate()
 		}
 		b.addLatency("manifest-get", fmt.Sprintf("GET by tag, c=%d", concurrency), res, t)
+		if concurrency == 64 && b.anonGet64 > 0 {
+			b.add("manifest-get", "Basic ÷ no auth at c=64", res.rate()/b.anonGet64, "ratio", atLeast(0.85))
+		}
 	}
 	return nil
 }
@@ -537,8 +542,43 @@ func (b *bench) bearerGet(ctx context.Context) error {
 		return err
 	}
 	b.addLatency("bearer-get", "GET by tag with Bearer, c=64", res, atLeast(15000))
-	if b.basicGet64 > 0 {
-		b.add("bearer-get", "Bearer ÷ Basic at c=64", res.rate()/b.basicGet64, "ratio", nil)
+	if b.anonGet64 > 0 {
+		b.add("bearer-get", "Bearer ÷ no auth at c=64", res.rate()/b.anonGet64, "ratio", atLeast(0.9))
 	}
+	return nil
+}
+
+// anonGet measures manifest GET by tag at 64 clients with no credentials at
+// all, the baseline auth is compared with: it turns on the registry's
+// anonymous pull through the management API for the phase, then off.
+func (b *bench) anonGet(ctx context.Context) error {
+	const concurrency = 64
+	repo := b.repo("manifest")
+	if len(b.manifestTags) == 0 {
+		const n = 16
+		if err := b.putTags(ctx, repo, "get", n); err != nil {
+			return err
+		}
+		for i := range n {
+			b.manifestTags = append(b.manifestTags, "get-"+strconv.Itoa(i))
+		}
+	}
+	c := newClient(concurrency, smallTimeout)
+	defer closeClient(c)
+	if err := b.reg.setAnonymousPull(ctx, c, true); err != nil {
+		b.skip("anon-get", "GET by tag without auth, c=64", "req/s", nil, "anonymous pull unavailable: "+err.Error())
+		return nil
+	}
+	defer b.reg.setAnonymousPull(context.WithoutCancel(ctx), c, false)
+	anon := *b.reg
+	anon.user, anon.password = "", ""
+	res, err := runLoad(ctx, concurrency, b.opts.duration, func(ctx context.Context, seq int) error {
+		return anon.getManifest(ctx, c, repo, b.manifestTags[seq%len(b.manifestTags)])
+	})
+	if err != nil {
+		return err
+	}
+	b.anonGet64 = res.rate()
+	b.addLatency("anon-get", "GET by tag without auth, c=64", res, nil)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,9 @@ type failureLimiter struct {
 
 	mu    sync.Mutex
 	fails map[string][]time.Time
+	// counted is how many keys have failures; while it is zero, which is
+	// nearly always, blocked takes no lock.
+	counted atomic.Int64
 }
 
 func newFailureLimiter(max int, window time.Duration, now func() time.Time) *failureLimiter {
@@ -26,6 +30,9 @@ func newFailureLimiter(max int, window time.Duration, now func() time.Time) *fai
 
 // blocked reports whether any of keys is over its limit, and for how long.
 func (l *failureLimiter) blocked(keys ...string) (time.Duration, bool) {
+	if l.counted.Load() == 0 {
+		return 0, false
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -52,6 +59,7 @@ func (l *failureLimiter) fail(keys ...string) {
 	for _, k := range keys {
 		l.fails[k] = append(l.prune(k, now), now)
 	}
+	l.counted.Store(int64(len(l.fails)))
 }
 
 func (l *failureLimiter) prune(k string, now time.Time) []time.Time {
@@ -63,6 +71,7 @@ func (l *failureLimiter) prune(k string, now time.Time) []time.Time {
 	ts = ts[i:]
 	if len(ts) == 0 {
 		delete(l.fails, k)
+		l.counted.Store(int64(len(l.fails)))
 		return nil
 	}
 	l.fails[k] = ts

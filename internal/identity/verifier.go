@@ -28,7 +28,7 @@ type Verifier struct {
 	badTTL time.Duration
 	now    func() time.Time
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	seen     map[[32]byte]verdict
 	inflight map[[32]byte]*flight
 }
@@ -79,6 +79,16 @@ func (v *Verifier) Check(ctx context.Context, name, password string) (meta.User,
 // then be distinct from the names Check sees.
 func (v *Verifier) checkWith(ctx context.Context, name, password string, check checkFunc) (meta.User, error) {
 	key := sha256.Sum256([]byte(name + "\x00" + password))
+	// The hit, nearly every call, takes only the read lock.
+	v.mu.RLock()
+	vd, ok := v.seen[key]
+	v.mu.RUnlock()
+	if ok && v.now().Before(vd.until) {
+		if vd.good {
+			return vd.user, nil
+		}
+		return meta.User{}, ErrBadCredentials
+	}
 	v.mu.Lock()
 	if vd, ok := v.seen[key]; ok && v.now().Before(vd.until) {
 		v.mu.Unlock()
