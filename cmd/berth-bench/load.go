@@ -22,6 +22,14 @@ type loadResult struct {
 	latencies []time.Duration // sorted
 }
 
+// add merges another run into r.
+func (r *loadResult) add(o loadResult) {
+	r.count += o.count
+	r.elapsed += o.elapsed
+	r.latencies = append(r.latencies, o.latencies...)
+	slices.Sort(r.latencies)
+}
+
 func (r loadResult) rate() float64 {
 	if r.elapsed <= 0 {
 		return 0

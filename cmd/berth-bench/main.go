@@ -46,7 +46,7 @@ var phaseOrder = []string{
 	"idle-rss",
 	"sha256", "push", "push-chunked",
 	"tcp", "pull",
-	"manifest-put", "anon-get", "manifest-get", "bearer-get", "token-issue", "blob-head", "tags-list",
+	"manifest-put", "manifest-get", "auth-cost", "token-issue", "blob-head", "tags-list",
 }
 
 // phaseNeeds lists the machine limits a phase's ratio is measured against;

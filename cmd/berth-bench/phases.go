@@ -30,8 +30,6 @@ type bench struct {
 	big          *bigBlob               // pushed by push, read by pull
 	small        map[string]*smallBlobs // per repository
 	manifestTags []string               // tags in the manifest repository
-	basicGet64   float64                // manifest GET req/s at 64 clients with Basic auth
-	anonGet64    float64                // the same without credentials (anonymous pull)
 }
 
 type bigBlob struct {
@@ -69,8 +67,7 @@ var phaseFuncs = map[string]func(*bench, context.Context) error{
 	"manifest-put": (*bench).manifestPut,
 	"manifest-get": (*bench).manifestGet,
 	"token-issue":  (*bench).tokenIssue,
-	"anon-get":     (*bench).anonGet,
-	"bearer-get":   (*bench).bearerGet,
+	"auth-cost":    (*bench).authCost,
 	"blob-head":    (*bench).blobHead,
 	"tags-list":    (*bench).tagsList,
 }
@@ -407,14 +404,8 @@ func (b *bench) manifestPut(ctx context.Context) error {
 
 func (b *bench) manifestGet(ctx context.Context) error {
 	repo := b.repo("manifest")
-	if len(b.manifestTags) == 0 {
-		const n = 16
-		if err := b.putTags(ctx, repo, "get", n); err != nil {
-			return err
-		}
-		for i := range n {
-			b.manifestTags = append(b.manifestTags, "get-"+strconv.Itoa(i))
-		}
+	if err := b.ensureTags(ctx, repo); err != nil {
+		return err
 	}
 	for _, concurrency := range []int{1, 8, 64} {
 		c := newClient(concurrency, smallTimeout)
@@ -428,12 +419,9 @@ func (b *bench) manifestGet(ctx context.Context) error {
 		var t *target
 		if concurrency == 64 {
 			t = atLeast(15000)
-			b.basicGet64 = res.rate()
 		}
 		b.addLatency("manifest-get", fmt.Sprintf("GET by tag, c=%d", concurrency), res, t)
-		if concurrency == 64 && b.anonGet64 > 0 {
-			b.add("manifest-get", "Basic ÷ no auth at c=64", res.rate()/b.anonGet64, "ratio", atLeast(0.85))
-		}
+
 	}
 	return nil
 }
@@ -517,68 +505,70 @@ func (b *bench) tokenIssue(ctx context.Context) error {
 	return nil
 }
 
-// bearerGet measures manifest GET by tag at 64 clients with a Bearer access
-// token, as a ratio of the same GET with Basic auth in this run.
-func (b *bench) bearerGet(ctx context.Context) error {
-	const concurrency = 64
-	repo := b.repo("manifest")
-	if len(b.manifestTags) == 0 {
-		if err := b.manifestGet(ctx); err != nil {
-			return err
-		}
-	}
-	c := newClient(concurrency, smallTimeout)
-	defer closeClient(c)
-	tok, err := b.reg.accessToken(ctx, c, "repository:"+repo+":pull")
-	if err != nil {
-		return err
-	}
-	bearer := *b.reg
-	bearer.bearer = tok
-	res, err := runLoad(ctx, concurrency, b.opts.duration, func(ctx context.Context, seq int) error {
-		return bearer.getManifest(ctx, c, repo, b.manifestTags[seq%len(b.manifestTags)])
-	})
-	if err != nil {
-		return err
-	}
-	b.addLatency("bearer-get", "GET by tag with Bearer, c=64", res, atLeast(15000))
-	if b.anonGet64 > 0 {
-		b.add("bearer-get", "Bearer ÷ no auth at c=64", res.rate()/b.anonGet64, "ratio", atLeast(0.9))
-	}
-	return nil
-}
+// authRounds is how many times auth-cost alternates its three ways of
+// asking, so that drift in the machine's speed falls on all three alike.
+const authRounds = 5
 
-// anonGet measures manifest GET by tag at 64 clients with no credentials at
-// all, the baseline auth is compared with: it turns on the registry's
-// anonymous pull through the management API for the phase, then off.
-func (b *bench) anonGet(ctx context.Context) error {
+// authCost measures what authentication costs: manifest GET by tag at 64
+// clients with no credentials (anonymous pull, turned on through the
+// management API for the phase), with Basic auth, and with a Bearer token,
+// in alternating rounds, and gives Basic and Bearer as ratios of no auth.
+func (b *bench) authCost(ctx context.Context) error {
 	const concurrency = 64
 	repo := b.repo("manifest")
-	if len(b.manifestTags) == 0 {
-		const n = 16
-		if err := b.putTags(ctx, repo, "get", n); err != nil {
-			return err
-		}
-		for i := range n {
-			b.manifestTags = append(b.manifestTags, "get-"+strconv.Itoa(i))
-		}
+	if err := b.ensureTags(ctx, repo); err != nil {
+		return err
 	}
 	c := newClient(concurrency, smallTimeout)
 	defer closeClient(c)
 	if err := b.reg.setAnonymousPull(ctx, c, true); err != nil {
-		b.skip("anon-get", "GET by tag without auth, c=64", "req/s", nil, "anonymous pull unavailable: "+err.Error())
+		b.skip("auth-cost", "GET by tag without auth, c=64", "req/s", nil, "anonymous pull unavailable: "+err.Error())
 		return nil
 	}
 	defer b.reg.setAnonymousPull(context.WithoutCancel(ctx), c, false)
-	anon := *b.reg
-	anon.user, anon.password = "", ""
-	res, err := runLoad(ctx, concurrency, b.opts.duration, func(ctx context.Context, seq int) error {
-		return anon.getManifest(ctx, c, repo, b.manifestTags[seq%len(b.manifestTags)])
-	})
+	tok, err := b.reg.accessToken(ctx, c, "repository:"+repo+":pull")
 	if err != nil {
 		return err
 	}
-	b.anonGet64 = res.rate()
-	b.addLatency("anon-get", "GET by tag without auth, c=64", res, nil)
+	anon, bearer := *b.reg, *b.reg
+	anon.user, anon.password = "", ""
+	bearer.bearer = tok
+	ways := []struct {
+		name string
+		reg  *registry
+	}{{"no auth", &anon}, {"Basic", b.reg}, {"Bearer", &bearer}}
+	var done [3]loadResult
+	round := b.opts.duration / authRounds
+	for range authRounds {
+		for i, w := range ways {
+			res, err := runLoad(ctx, concurrency, round, func(ctx context.Context, seq int) error {
+				return w.reg.getManifest(ctx, c, repo, b.manifestTags[seq%len(b.manifestTags)])
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", w.name, err)
+			}
+			done[i].add(res)
+		}
+	}
+	for i, w := range ways {
+		b.addLatency("auth-cost", "GET by tag, "+w.name+", c=64", done[i], nil)
+	}
+	b.add("auth-cost", "Basic ÷ no auth", done[1].rate()/done[0].rate(), "ratio", atLeast(0.85))
+	b.add("auth-cost", "Bearer ÷ no auth", done[2].rate()/done[0].rate(), "ratio", atLeast(0.9))
+	return nil
+}
+
+// ensureTags puts the tags manifest GETs read, once.
+func (b *bench) ensureTags(ctx context.Context, repo string) error {
+	if len(b.manifestTags) > 0 {
+		return nil
+	}
+	const n = 16
+	if err := b.putTags(ctx, repo, "get", n); err != nil {
+		return err
+	}
+	for i := range n {
+		b.manifestTags = append(b.manifestTags, "get-"+strconv.Itoa(i))
+	}
 	return nil
 }
