@@ -90,25 +90,7 @@ func (q reads) ListedManifests(ctx context.Context, repoID int64, l ListQuery) (
 	if err != nil {
 		return nil, err
 	}
-	var out []Manifest
-	for rows.Next() {
-		m, err := scanManifest(rows, true)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if out[i].Tags, err = q.tagNames(ctx, repoID, out[i].Digest); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return q.manifestsWithTags(ctx, repoID, rows, true)
 }
 
 // ContentCounts returns how many manifests and tags a repository holds,

@@ -158,9 +158,16 @@ func (q reads) Manifests(ctx context.Context, repoID int64, p Page) ([]Manifest,
 	if err != nil {
 		return nil, err
 	}
+	return q.manifestsWithTags(ctx, repoID, rows, false)
+}
+
+// manifestsWithTags reads the manifests rows holds, closes it, then fills in
+// each manifest's tags (after the rows are closed: SQLite would otherwise
+// need a second connection inside a transaction).
+func (q reads) manifestsWithTags(ctx context.Context, repoID int64, rows *sql.Rows, withContent bool) ([]Manifest, error) {
 	var out []Manifest
 	for rows.Next() {
-		m, err := scanManifest(rows, false)
+		m, err := scanManifest(rows, withContent)
 		if err != nil {
 			rows.Close()
 			return nil, err
@@ -172,6 +179,7 @@ func (q reads) Manifests(ctx context.Context, repoID int64, p Page) ([]Manifest,
 		return nil, err
 	}
 	for i := range out {
+		var err error
 		if out[i].Tags, err = q.tagNames(ctx, repoID, out[i].Digest); err != nil {
 			return nil, err
 		}
