@@ -4,7 +4,9 @@
 //
 // A command lives in internal/cli/<noun>/<verb>.go as an options struct, a
 // NewCmdX(f *cmdutil.Factory, runF) constructor and an xRun(opts) function
-// (see package cmdutil for the shared pieces).
+// (see package cmdutil for the shared pieces). A command that is one call
+// to the server (show, list, delete and the like) is a NewCmdX(f) built by
+// cmdutil.CallAndPrint or cmdutil.Call instead.
 package cli
 
 import (

@@ -1,7 +1,8 @@
 // Package cmdutil is what every berth command is built from: the Factory
 // that gives a command its streams, the user's config and an API client;
 // the -o/--output and --query flags and Print, which renders a result as
-// json, jsonc, table, tsv, yaml or nothing; and the default-registry lookup.
+// json, jsonc, table, tsv, yaml or nothing; the default-registry lookup;
+// and CallAndPrint and Call, which make a command of one call to the server.
 // It reaches the server only through pkg/client and imports no server
 // package.
 package cmdutil

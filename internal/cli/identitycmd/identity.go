@@ -27,136 +27,80 @@ is assigned to. Give it roles with "berth role assignment create --assignee
   berth role assignment create --assignee "$(berth identity show -n builder --query properties.principalId -o tsv)" \
     --role AcrPush --scope /registries/blogbuildtest`,
 	}
-	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdShow(f, nil), NewCmdList(f, nil), NewCmdDelete(f, nil))
+	cmd.AddCommand(NewCmdCreate(f), NewCmdShow(f), NewCmdList(f), NewCmdDelete(f))
 	return cmd
 }
 
-// Options are the inputs of `berth identity create|show|list|delete`.
-type Options struct {
-	IO     *cmdutil.IOStreams
-	Client func() (*client.Client, error)
-	Output cmdutil.OutputOptions
-
-	Name string // "" for list
+// nameFlag adds -n/--name; nameGiven checks it was given.
+func nameFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVarP(p, "name", "n", "", "name of the identity")
 }
 
-type verb struct {
-	use, short, long, example string
-	named, output             bool
-	run                       func(context.Context, *Options) error
-}
-
-// newCmd builds one verb: they differ only in their call.
-func newCmd(f *cmdutil.Factory, v verb, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Client: f.Client}
-	cmd := &cobra.Command{
-		Use: v.use, Short: v.short, Long: v.long, Example: v.example,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if v.named && opts.Name == "" {
-				return errors.New("give the identity's name with -n/--name")
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return v.run(cmd.Context(), opts)
-		},
+// nameGiven is a PreRunE that fails when -n/--name was not given, in words
+// of its own rather than cobra's "required flag(s)".
+func nameGiven(name *string) func(*cobra.Command, []string) error {
+	return func(*cobra.Command, []string) error {
+		if *name == "" {
+			return errors.New("give the identity's name with -n/--name")
+		}
+		return nil
 	}
-	if v.named {
-		cmd.Flags().StringVarP(&opts.Name, "name", "n", "", "name of the identity")
-	}
-	if v.output {
-		cmdutil.AddOutputFlags(cmd, &opts.Output)
-	}
-	return cmd
 }
 
 // NewCmdCreate returns `berth identity create`.
-func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	return newCmd(f, verb{
-		use: "create -n NAME", short: "Create a user-assigned managed identity",
-		long: `Create a user-assigned managed identity and print it, with the principalId to
+func NewCmdCreate(f *cmdutil.Factory) *cobra.Command {
+	var name string
+	cmd := cmdutil.CallAndPrint(f, &cobra.Command{
+		Use: "create -n NAME", Short: "Create a user-assigned managed identity",
+		Long: `Create a user-assigned managed identity and print it, with the principalId to
 give roles to. An identity that exists is an error.`,
-		example: `  berth identity create -n builder
+		Example: `  berth identity create -n builder
   berth identity create -n builder --query properties.principalId -o tsv`,
-		named: true, output: true,
-		run: createRun,
-	}, runF)
+		PreRunE: nameGiven(&name),
+	}, func(ctx context.Context, c *client.Client) (any, error) {
+		return c.Identities().Create(ctx, name)
+	})
+	nameFlag(cmd, &name)
+	return cmd
 }
 
 // NewCmdShow returns `berth identity show`.
-func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	return newCmd(f, verb{
-		use: "show -n NAME", short: "Show a user-assigned managed identity",
-		example: `  berth identity show -n builder
+func NewCmdShow(f *cmdutil.Factory) *cobra.Command {
+	var name string
+	cmd := cmdutil.CallAndPrint(f, &cobra.Command{
+		Use: "show -n NAME", Short: "Show a user-assigned managed identity",
+		Example: `  berth identity show -n builder
   berth identity show -n builder --query properties.clientId -o tsv`,
-		named: true, output: true,
-		run: showRun,
-	}, runF)
+		PreRunE: nameGiven(&name),
+	}, func(ctx context.Context, c *client.Client) (any, error) {
+		return c.Identities().Get(ctx, name)
+	})
+	nameFlag(cmd, &name)
+	return cmd
 }
 
 // NewCmdList returns `berth identity list`.
-func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	return newCmd(f, verb{
-		use: "list", short: "List user-assigned managed identities",
-		example: `  berth identity list -o table
+func NewCmdList(f *cmdutil.Factory) *cobra.Command {
+	return cmdutil.CallAndPrint(f, &cobra.Command{
+		Use: "list", Short: "List user-assigned managed identities",
+		Example: `  berth identity list -o table
   berth identity list --query "[].name" -o tsv`,
-		output: true,
-		run:    listRun,
-	}, runF)
+	}, func(ctx context.Context, c *client.Client) (any, error) {
+		return c.Identities().List(ctx)
+	})
 }
 
 // NewCmdDelete returns `berth identity delete`.
-func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	return newCmd(f, verb{
-		use: "delete -n NAME", short: "Delete a user-assigned managed identity",
-		long:    `Delete a user-assigned managed identity; tokens issued to it stop working at once.`,
-		example: `  berth identity delete -n builder`,
-		named:   true,
-		run:     deleteRun,
-	}, runF)
-}
-
-func createRun(ctx context.Context, opts *Options) error {
-	c, err := opts.Client()
-	if err != nil {
-		return err
-	}
-	id, err := c.Identities().Create(ctx, opts.Name)
-	if err != nil {
-		return err
-	}
-	return cmdutil.Print(opts.IO, opts.Output, id)
-}
-
-func showRun(ctx context.Context, opts *Options) error {
-	c, err := opts.Client()
-	if err != nil {
-		return err
-	}
-	id, err := c.Identities().Get(ctx, opts.Name)
-	if err != nil {
-		return err
-	}
-	return cmdutil.Print(opts.IO, opts.Output, id)
-}
-
-func listRun(ctx context.Context, opts *Options) error {
-	c, err := opts.Client()
-	if err != nil {
-		return err
-	}
-	ids, err := c.Identities().List(ctx)
-	if err != nil {
-		return err
-	}
-	return cmdutil.Print(opts.IO, opts.Output, ids)
-}
-
-func deleteRun(ctx context.Context, opts *Options) error {
-	c, err := opts.Client()
-	if err != nil {
-		return err
-	}
-	return c.Identities().Delete(ctx, opts.Name)
+func NewCmdDelete(f *cmdutil.Factory) *cobra.Command {
+	var name string
+	cmd := cmdutil.Call(f, &cobra.Command{
+		Use: "delete -n NAME", Short: "Delete a user-assigned managed identity",
+		Long:    `Delete a user-assigned managed identity; tokens issued to it stop working at once.`,
+		Example: `  berth identity delete -n builder`,
+		PreRunE: nameGiven(&name),
+	}, func(ctx context.Context, c *client.Client) error {
+		return c.Identities().Delete(ctx, name)
+	})
+	nameFlag(cmd, &name)
+	return cmd
 }

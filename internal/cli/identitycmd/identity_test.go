@@ -15,7 +15,7 @@ const idJSON = `{"id":"/identities/builder","name":"builder","type":"identities"
 func TestIdentityCommands(t *testing.T) {
 	get := clitest.Stub{Method: "GET", Path: "/api/identities/builder", Reply: idJSON}
 	t.Run("create", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCreate(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCreate(f) }, []clitest.Case{
 			{Name: "json", Args: []string{"-n", "builder"},
 				Stubs: []clitest.Stub{{Method: "PUT", Path: "/api/identities/builder", Status: 201, Body: `{}`, Reply: idJSON}},
 				Out: "{\n  \"id\": \"/identities/builder\",\n  \"name\": \"builder\",\n  \"type\": \"identities\",\n  \"properties\": {\n" +
@@ -27,7 +27,7 @@ func TestIdentityCommands(t *testing.T) {
 		})
 	})
 	t.Run("show", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f) }, []clitest.Case{
 			{Name: "tsv", Args: []string{"-n", "builder", "-o", "tsv"}, Stubs: []clitest.Stub{get}, Out: "/identities/builder\tbuilder\tidentities\n"},
 			{Name: "query", Args: []string{"-n", "builder", "--query", "properties.clientId", "-o", "json"}, Stubs: []clitest.Stub{get}, Out: "\"c-7\"\n"},
 			{Name: "absent", Args: []string{"-n", "nobody"},
@@ -37,14 +37,14 @@ func TestIdentityCommands(t *testing.T) {
 	})
 	t.Run("list", func(t *testing.T) {
 		list := clitest.Stub{Method: "GET", Path: "/api/identities", Reply: `{"value":[` + idJSON + `]}`}
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f) }, []clitest.Case{
 			{Name: "tsv", Args: []string{"-o", "tsv"}, Stubs: []clitest.Stub{list}, Out: "/identities/builder\tbuilder\tidentities\n"},
 			{Name: "query", Args: []string{"--query", "[].name", "-o", "tsv"}, Stubs: []clitest.Stub{list}, Out: "builder\n"},
 			{Name: "stray argument", Args: []string{"x"}, WantErr: `unknown command "x" for "list"`},
 		})
 	})
 	t.Run("delete", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f) }, []clitest.Case{
 			{Name: "ok", Args: []string{"-n", "builder"}, Stubs: []clitest.Stub{{Method: "DELETE", Path: "/api/identities/builder", Status: 204}}},
 		})
 	})

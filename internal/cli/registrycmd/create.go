@@ -10,22 +10,12 @@ import (
 	"github.com/berth-project/berth/pkg/client"
 )
 
-// CreateOptions are the inputs of `berth registry create`.
-type CreateOptions struct {
-	IO     *cmdutil.IOStreams
-	Client func() (*client.Client, error)
-	Output cmdutil.OutputOptions
-
-	Name         string
-	Location     string
-	LoginServer  string
-	AdminEnabled *bool
-}
-
 // NewCmdCreate returns `berth registry create`.
-func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
-	opts := &CreateOptions{IO: f.IOStreams, Client: f.Client}
-	cmd := &cobra.Command{
+func NewCmdCreate(f *cmdutil.Factory) *cobra.Command {
+	var name string
+	var in client.RegistryCreate
+	var adminEnabled *bool
+	cmd := cmdutil.CallAndPrint(f, &cobra.Command{
 		Use:   "create -n NAME [--location LOCATION] [--login-server HOST:PORT]",
 		Short: "Create a registry",
 		Long: `Create a registry. Its name is 5 to 50 lowercase letters and digits, unique on
@@ -40,38 +30,22 @@ registry a loopback address of its own that the server listens on.`,
 
   # With the admin user enabled from the start
   berth registry create -n myregistry --admin-enabled true`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Name == "" {
+		PreRunE: func(*cobra.Command, []string) error {
+			if name == "" {
 				return errors.New("give the registry's name with -n/--name")
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return createRun(cmd.Context(), opts)
+			return nil
 		},
-	}
+	}, func(ctx context.Context, c *client.Client) (any, error) {
+		if adminEnabled != nil {
+			in.AdminUserEnabled = *adminEnabled
+		}
+		return c.Registries().Create(ctx, name, in)
+	})
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Name, "name", "n", "", "name of the new registry")
-	fl.StringVarP(&opts.Location, "location", "l", "", "region of the registry, e.g. local (default: the server's)")
-	fl.StringVar(&opts.LoginServer, "login-server", "", "host:port the registry's data plane is served at")
-	cmdutil.BoolVar(cmd, &opts.AdminEnabled, "admin-enabled", "enable the admin user (default false)")
-	cmdutil.AddOutputFlags(cmd, &opts.Output)
+	fl.StringVarP(&name, "name", "n", "", "name of the new registry")
+	fl.StringVarP(&in.Location, "location", "l", "", "region of the registry, e.g. local (default: the server's)")
+	fl.StringVar(&in.LoginServer, "login-server", "", "host:port the registry's data plane is served at")
+	cmdutil.BoolVar(cmd, &adminEnabled, "admin-enabled", "enable the admin user (default false)")
 	return cmd
-}
-
-func createRun(ctx context.Context, opts *CreateOptions) error {
-	c, err := opts.Client()
-	if err != nil {
-		return err
-	}
-	in := client.RegistryCreate{Location: opts.Location, LoginServer: opts.LoginServer}
-	if opts.AdminEnabled != nil {
-		in.AdminUserEnabled = *opts.AdminEnabled
-	}
-	reg, err := c.Registries().Create(ctx, opts.Name, in)
-	if err != nil {
-		return err
-	}
-	return cmdutil.Print(opts.IO, opts.Output, reg)
 }

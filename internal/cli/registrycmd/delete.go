@@ -10,19 +10,11 @@ import (
 	"github.com/berth-project/berth/pkg/client"
 )
 
-// DeleteOptions are the inputs of `berth registry delete`.
-type DeleteOptions struct {
-	IO     *cmdutil.IOStreams
-	Client func() (*client.Client, error)
-
-	Name string
-	Yes  bool
-}
-
 // NewCmdDelete returns `berth registry delete`.
-func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions) error) *cobra.Command {
-	opts := &DeleteOptions{IO: f.IOStreams, Client: f.Client}
-	cmd := &cobra.Command{
+func NewCmdDelete(f *cmdutil.Factory) *cobra.Command {
+	var name string
+	var yes bool
+	cmd := cmdutil.Call(f, &cobra.Command{
 		Use:   "delete [-n NAME] [--yes]",
 		Short: "Delete a registry and all its content",
 		Long: `Delete a registry with all its repositories, images, scope maps and tokens.
@@ -32,29 +24,16 @@ On a terminal it asks for confirmation unless --yes is given; in a script
 server's default registry cannot be deleted.`,
 		Example: `  berth registry delete -n blogbuildtest
   berth registry delete -n blogbuildtest --yes`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := resolveName(f, &opts.Name); err != nil {
+		PreRunE: func(*cobra.Command, []string) error {
+			if err := resolveName(f, &name); err != nil {
 				return err
 			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return deleteRun(cmd.Context(), opts)
+			return cmdutil.Confirm(f.IOStreams, yes, fmt.Sprintf("delete registry %q and all its content", name))
 		},
-	}
-	nameFlag(cmd, &opts.Name)
-	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	}, func(ctx context.Context, c *client.Client) error {
+		return c.Registries().Delete(ctx, name)
+	})
+	nameFlag(cmd, &name)
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
-}
-
-func deleteRun(ctx context.Context, opts *DeleteOptions) error {
-	if err := cmdutil.Confirm(opts.IO, opts.Yes, fmt.Sprintf("delete registry %q and all its content", opts.Name)); err != nil {
-		return err
-	}
-	c, err := opts.Client()
-	if err != nil {
-		return err
-	}
-	return c.Registries().Delete(ctx, opts.Name)
 }

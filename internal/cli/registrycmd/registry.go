@@ -26,11 +26,11 @@ Commands that work on one registry take -n/--name, or use defaults.registry
   berth registry login -n myregistry`,
 	}
 	cmd.AddCommand(
-		NewCmdCreate(f, nil),
-		NewCmdShow(f, nil),
-		NewCmdList(f, nil),
-		NewCmdUpdate(f, nil),
-		NewCmdDelete(f, nil),
+		NewCmdCreate(f),
+		NewCmdShow(f),
+		NewCmdList(f),
+		NewCmdUpdate(f),
+		NewCmdDelete(f),
 		NewCmdCredential(f),
 		NewCmdLogin(f, nil),
 	)

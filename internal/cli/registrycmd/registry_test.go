@@ -32,7 +32,7 @@ func getReg(name string) clitest.Stub {
 }
 
 func TestCreate(t *testing.T) {
-	newCmd := func(f *cmdutil.Factory) *cobra.Command { return NewCmdCreate(f, nil) }
+	newCmd := func(f *cmdutil.Factory) *cobra.Command { return NewCmdCreate(f) }
 	clitest.RunCases(t, newCmd, []clitest.Case{
 		{
 			Name: "all flags, json",
@@ -72,7 +72,7 @@ func TestCreate(t *testing.T) {
 
 func TestShowListUpdate(t *testing.T) {
 	t.Run("show", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f) }, []clitest.Case{
 			{Name: "json", Args: []string{"-n", "blogbuildtest"}, Stubs: []clitest.Stub{getReg("blogbuildtest")}, Out: regOut},
 			{Name: "tsv", Args: []string{"-n", "blogbuildtest", "-o", "tsv"}, Stubs: []clitest.Stub{getReg("blogbuildtest")},
 				Out: "/registries/blogbuildtest\tblogbuildtest\tregistries\tlocal\n"},
@@ -88,14 +88,14 @@ func TestShowListUpdate(t *testing.T) {
 		e := clitest.New(t)
 		t.Setenv("BERTH_DEFAULTS_REGISTRY", "blogbuildtest")
 		e.Register(getReg("blogbuildtest"))
-		if err := e.Run(NewCmdShow(e.F, nil), "--query", "name", "-o", "tsv"); err != nil || e.Out.String() != "blogbuildtest\n" {
+		if err := e.Run(NewCmdShow(e.F), "--query", "name", "-o", "tsv"); err != nil || e.Out.String() != "blogbuildtest\n" {
 			t.Fatalf("%v %q", err, e.Out)
 		}
 	})
 	t.Run("list", func(t *testing.T) {
 		list := clitest.Stub{Method: "GET", Path: "/api/registries", Reply: `{"value":[` + regJSON + `,
 			{"id":"/registries/default","name":"default","type":"registries","location":"local","properties":{"adminUserEnabled":true}}]}`}
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f) }, []clitest.Case{
 			{Name: "tsv", Args: []string{"-o", "tsv"}, Stubs: []clitest.Stub{list},
 				Out: "/registries/blogbuildtest\tblogbuildtest\tregistries\tlocal\n/registries/default\tdefault\tregistries\tlocal\n"},
 			{Name: "query", Args: []string{"--query", "[].{name:name, admin:properties.adminUserEnabled}", "-o", "tsv"}, Stubs: []clitest.Stub{list},
@@ -104,7 +104,7 @@ func TestShowListUpdate(t *testing.T) {
 		})
 	})
 	t.Run("update", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdUpdate(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdUpdate(f) }, []clitest.Case{
 			{Name: "enable admin", Args: []string{"-n", "blogbuildtest", "--admin-enabled", "true", "--query", "name", "-o", "json"},
 				Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/registries/blogbuildtest",
 					Body: `{"properties":{"adminUserEnabled":true}}`, Reply: regJSON}},
@@ -121,7 +121,7 @@ func TestShowListUpdate(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
-	newCmd := func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f, nil) }
+	newCmd := func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f) }
 	del := clitest.Stub{Method: "DELETE", Path: "/api/registries/blogbuildtest", Status: 204}
 	clitest.RunCases(t, newCmd, []clitest.Case{
 		{Name: "with --yes", Args: []string{"-n", "blogbuildtest", "--yes"}, Stubs: []clitest.Stub{del}},
@@ -156,7 +156,7 @@ func TestCredential(t *testing.T) {
 	creds := `{"username":"blogbuildtest","passwords":[{"name":"password","value":"p1"},{"name":"password2","value":"p2"}]}`
 	t.Run("show", func(t *testing.T) {
 		list := clitest.Stub{Method: "POST", Path: "/api/registries/blogbuildtest/listCredentials", Reply: creds}
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCredentialShow(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCredentialShow(f) }, []clitest.Case{
 			{Name: "json", Args: []string{"-n", "blogbuildtest"}, Stubs: []clitest.Stub{list},
 				Out: "{\n  \"username\": \"blogbuildtest\",\n  \"passwords\": [\n    {\n      \"name\": \"password\",\n      \"value\": \"p1\"\n    },\n" +
 					"    {\n      \"name\": \"password2\",\n      \"value\": \"p2\"\n    }\n  ]\n}\n"},
@@ -171,7 +171,7 @@ func TestCredential(t *testing.T) {
 		})
 	})
 	t.Run("renew", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCredentialRenew(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCredentialRenew(f) }, []clitest.Case{
 			{Name: "password2", Args: []string{"-n", "blogbuildtest", "--password-name", "password2", "--query", "passwords[?name=='password2'].value", "-o", "tsv"},
 				Stubs: []clitest.Stub{{Method: "POST", Path: "/api/registries/blogbuildtest/regenerateCredential",
 					Body: `{"name":"password2"}`, Reply: creds}},

@@ -31,7 +31,7 @@ Managing role assignments needs the Owner role at a scope that covers them.`,
   berth role assignment list --scope /registries/blogbuildtest
   berth role assignment delete --assignee alice --role AcrPull`,
 	}
-	assignment.AddCommand(NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdDelete(f, nil))
+	assignment.AddCommand(NewCmdCreate(f), NewCmdList(f), NewCmdDelete(f, nil))
 	cmd.AddCommand(assignment)
 	return cmd
 }

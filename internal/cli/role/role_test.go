@@ -21,7 +21,7 @@ func TestCreate(t *testing.T) {
 	post := clitest.Stub{Method: "POST", Path: "/api/roleAssignments", Status: 201,
 		Body: `{"assignee":"alice","role":"AcrPush","scope":"/registries/blogbuildtest"}`, Reply: ra1}
 	args := []string{"--assignee", "alice", "--role", "AcrPush", "--scope", "/registries/blogbuildtest"}
-	clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCreate(f, nil) }, []clitest.Case{
+	clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCreate(f) }, []clitest.Case{
 		{Name: "json", Args: args, Stubs: []clitest.Stub{post},
 			Out: "{\n  \"id\": \"/roleAssignments/ra1\",\n  \"name\": \"ra1\",\n  \"type\": \"roleAssignments\",\n  \"properties\": {\n" +
 				"    \"principalId\": \"p-alice\",\n    \"principalName\": \"alice\",\n    \"principalType\": \"User\",\n" +
@@ -39,7 +39,7 @@ func TestCreate(t *testing.T) {
 
 func TestList(t *testing.T) {
 	ra2 := raJSON("ra2", "bob", "AcrPull", "/")
-	clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f, nil) }, []clitest.Case{
+	clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f) }, []clitest.Case{
 		{Name: "all, tsv", Args: []string{"-o", "tsv"},
 			Stubs: []clitest.Stub{{Method: "GET", Path: "/api/roleAssignments", Reply: `{"value":[` + ra1 + `,` + ra2 + `]}`}},
 			Out:   "/roleAssignments/ra1\tra1\troleAssignments\n/roleAssignments/ra2\tra2\troleAssignments\n"},

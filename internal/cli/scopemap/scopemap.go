@@ -41,7 +41,7 @@ Commands take -r/--registry, or use defaults.registry when it is absent.`,
 		Example: `  berth scope-map create -r blogbuildtest -n samples-read --repository 'samples/*' content/read metadata/read
   berth scope-map list -r blogbuildtest -o table`,
 	}
-	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdUpdate(f, nil), NewCmdShow(f, nil), NewCmdList(f, nil), NewCmdDelete(f, nil))
+	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdUpdate(f, nil), NewCmdShow(f), NewCmdList(f), NewCmdDelete(f))
 	return cmd
 }
 

@@ -140,7 +140,7 @@ func TestUpdate(t *testing.T) {
 
 func TestShowListDelete(t *testing.T) {
 	t.Run("show", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f) }, []clitest.Case{
 			{Name: "json", Args: []string{"-r", "reg", "-n", "samples-read"}, Stubs: []clitest.Stub{smGet}, Out: smOut},
 			{Name: "query", Args: []string{"-r", "reg", "-n", "samples-read", "--query", "properties.type", "-o", "tsv"}, Stubs: []clitest.Stub{smGet}, Out: "UserDefined\n"},
 		})
@@ -148,7 +148,7 @@ func TestShowListDelete(t *testing.T) {
 	t.Run("list", func(t *testing.T) {
 		list := clitest.Stub{Method: "GET", Path: "/api/registries/reg/scopeMaps", Reply: `{"value":[` + smJSON + `,
 			{"id":"/registries/reg/scopeMaps/_repositories_pull","name":"_repositories_pull","type":"scopeMaps","properties":{"actions":["repositories/*/content/read","repositories/*/metadata/read"],"type":"SystemDefined"}}]}`}
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f) }, []clitest.Case{
 			{Name: "tsv", Args: []string{"-r", "reg", "-o", "tsv"}, Stubs: []clitest.Stub{list},
 				Out: "/registries/reg/scopeMaps/samples-read\tsamples-read\tscopeMaps\n/registries/reg/scopeMaps/_repositories_pull\t_repositories_pull\tscopeMaps\n"},
 			{Name: "query", Args: []string{"-r", "reg", "--query", "[?properties.type=='UserDefined'].name", "-o", "tsv"}, Stubs: []clitest.Stub{list},
@@ -157,7 +157,7 @@ func TestShowListDelete(t *testing.T) {
 		})
 	})
 	t.Run("delete", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f) }, []clitest.Case{
 			{Name: "yes", Args: []string{"-r", "reg", "-n", "samples-read", "--yes"}, Stubs: []clitest.Stub{{Method: "DELETE", Path: smPath, Status: 204}}},
 			{Name: "refused in a pipe", Args: []string{"-r", "reg", "-n", "samples-read"},
 				WantErr: `refusing to delete scope map "samples-read" of registry "reg" without confirmation: give --yes (standard input is not a terminal to ask on)`},

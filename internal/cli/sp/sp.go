@@ -24,9 +24,9 @@ the appId as user name and the secret as password).`,
 	}
 	cmd.AddCommand(
 		NewCmdCreateForRBAC(f, nil),
-		NewCmdList(f, nil),
-		NewCmdShow(f, nil),
-		NewCmdDelete(f, nil),
+		NewCmdList(f),
+		NewCmdShow(f),
+		NewCmdDelete(f),
 		NewCmdCredential(f),
 	)
 	return cmd

@@ -70,7 +70,7 @@ const spJSON = `{"id":"/servicePrincipals/app-1","name":"ci","type":"servicePrin
 func TestShowListDelete(t *testing.T) {
 	get := clitest.Stub{Method: "GET", Path: "/api/servicePrincipals/app-1", Reply: spJSON}
 	t.Run("show", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f) }, []clitest.Case{
 			{Name: "json", Args: []string{"--id", "app-1"}, Stubs: []clitest.Stub{get},
 				Out: "{\n  \"id\": \"/servicePrincipals/app-1\",\n  \"name\": \"ci\",\n  \"type\": \"servicePrincipals\",\n  \"properties\": {\n" +
 					"    \"appId\": \"app-1\",\n    \"principalId\": \"p-1\",\n    \"secretExpiresAt\": \"2027-01-02T03:04:05Z\",\n" +
@@ -83,13 +83,13 @@ func TestShowListDelete(t *testing.T) {
 	})
 	t.Run("list", func(t *testing.T) {
 		list := clitest.Stub{Method: "GET", Path: "/api/servicePrincipals", Reply: `{"value":[` + spJSON + `]}`}
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f) }, []clitest.Case{
 			{Name: "tsv", Args: []string{"-o", "tsv"}, Stubs: []clitest.Stub{list}, Out: "/servicePrincipals/app-1\tci\tservicePrincipals\n"},
 			{Name: "query", Args: []string{"--query", "[].properties.appId", "-o", "json"}, Stubs: []clitest.Stub{list}, Out: "[\n  \"app-1\"\n]\n"},
 		})
 	})
 	t.Run("delete", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f) }, []clitest.Case{
 			{Name: "ok", Args: []string{"--id", "app-1"}, Stubs: []clitest.Stub{{Method: "DELETE", Path: "/api/servicePrincipals/app-1", Status: 204}}},
 			{Name: "absent", Args: []string{"--id", "nope"},
 				Stubs:   []clitest.Stub{{Method: "DELETE", Path: "/api/servicePrincipals/nope", Status: 404, Reply: clitest.NotFound("service principal 'nope'")}},
@@ -99,7 +99,7 @@ func TestShowListDelete(t *testing.T) {
 }
 
 func TestCredentialReset(t *testing.T) {
-	clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCredentialReset(f, nil) }, []clitest.Case{
+	clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdCredentialReset(f) }, []clitest.Case{
 		{Name: "default years, query", Args: []string{"--id", "app-1", "--query", "password", "-o", "tsv"},
 			Stubs: []clitest.Stub{{Method: "POST", Path: "/api/servicePrincipals/app-1/resetCredential", Body: `{}`, Reply: secretJSON}},
 			Out:   "s3cret\n", ErrOut: credentialsWarning},

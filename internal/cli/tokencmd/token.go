@@ -33,10 +33,10 @@ Commands take -r/--registry, or use defaults.registry when it is absent.`,
 	credential.AddCommand(NewCmdCredentialGenerate(f, nil))
 	cmd.AddCommand(
 		NewCmdCreate(f, nil),
-		NewCmdUpdate(f, nil),
-		NewCmdShow(f, nil),
-		NewCmdList(f, nil),
-		NewCmdDelete(f, nil),
+		NewCmdUpdate(f),
+		NewCmdShow(f),
+		NewCmdList(f),
+		NewCmdDelete(f),
 		credential,
 	)
 	return cmd

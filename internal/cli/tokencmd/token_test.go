@@ -120,7 +120,7 @@ const tokJSON = `{"id":"/registries/reg/tokens/ci-pull","name":"ci-pull","type":
 
 func TestUpdateShowListDelete(t *testing.T) {
 	t.Run("update", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdUpdate(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdUpdate(f) }, []clitest.Case{
 			{Name: "disable", Args: []string{"-r", "reg", "-n", "ci-pull", "--status", "disabled", "--query", "properties.status", "-o", "tsv"},
 				Stubs: []clitest.Stub{{Method: "PATCH", Path: tokPath, Body: `{"properties":{"status":"disabled"}}`, Reply: tokJSON}},
 				Out:   "disabled\n"},
@@ -132,7 +132,7 @@ func TestUpdateShowListDelete(t *testing.T) {
 	})
 	get := clitest.Stub{Method: "GET", Path: tokPath, Reply: tokJSON}
 	t.Run("show", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdShow(f) }, []clitest.Case{
 			{Name: "json", Args: []string{"-r", "reg", "-n", "ci-pull"}, Stubs: []clitest.Stub{get},
 				Out: "{\n  \"id\": \"/registries/reg/tokens/ci-pull\",\n  \"name\": \"ci-pull\",\n  \"type\": \"tokens\",\n  \"properties\": {\n" +
 					"    \"scopeMapId\": \"ci-pull-scope-map\",\n    \"status\": \"disabled\",\n    \"createdAt\": \"2026-01-02T03:04:05Z\",\n" +
@@ -144,14 +144,14 @@ func TestUpdateShowListDelete(t *testing.T) {
 	})
 	t.Run("list", func(t *testing.T) {
 		list := clitest.Stub{Method: "GET", Path: "/api/registries/reg/tokens", Reply: `{"value":[` + tokJSON + `]}`}
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f) }, []clitest.Case{
 			{Name: "tsv", Args: []string{"-r", "reg", "-o", "tsv"}, Stubs: []clitest.Stub{list}, Out: "/registries/reg/tokens/ci-pull\tci-pull\ttokens\n"},
 			{Name: "query", Args: []string{"-r", "reg", "--query", "[].{n:name, s:properties.status}", "-o", "tsv"}, Stubs: []clitest.Stub{list},
 				Out: "ci-pull\tdisabled\n"},
 		})
 	})
 	t.Run("delete", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f) }, []clitest.Case{
 			{Name: "ok", Args: []string{"-r", "reg", "-n", "ci-pull"}, Stubs: []clitest.Stub{{Method: "DELETE", Path: tokPath, Status: 204}}},
 		})
 	})

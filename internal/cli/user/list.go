@@ -9,41 +9,14 @@ import (
 	"github.com/berth-project/berth/pkg/client"
 )
 
-// ListOptions are the inputs of `berth user list`.
-type ListOptions struct {
-	IO     *cmdutil.IOStreams
-	Client func() (*client.Client, error)
-	Output cmdutil.OutputOptions
-}
-
 // NewCmdList returns `berth user list`.
-func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IOStreams, Client: f.Client}
-	cmd := &cobra.Command{
+func NewCmdList(f *cmdutil.Factory) *cobra.Command {
+	return cmdutil.CallAndPrint(f, &cobra.Command{
 		Use:   "list",
 		Short: "List users",
 		Example: `  berth user list
   berth user list --query "[].name" -o tsv`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return listRun(cmd.Context(), opts)
-		},
-	}
-	cmdutil.AddOutputFlags(cmd, &opts.Output)
-	return cmd
-}
-
-func listRun(ctx context.Context, opts *ListOptions) error {
-	c, err := opts.Client()
-	if err != nil {
-		return err
-	}
-	users, err := c.Users().List(ctx)
-	if err != nil {
-		return err
-	}
-	return cmdutil.Print(opts.IO, opts.Output, users)
+	}, func(ctx context.Context, c *client.Client) (any, error) {
+		return c.Users().List(ctx)
+	})
 }

@@ -23,7 +23,7 @@ create --assignee <name>".`,
   berth role assignment create --assignee alice --role AcrPush --scope /registries/blogbuildtest
   berth user reset-password -n alice`,
 	}
-	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdDelete(f, nil), NewCmdResetPassword(f, nil))
+	cmd.AddCommand(NewCmdCreate(f), NewCmdList(f), NewCmdDelete(f), NewCmdResetPassword(f))
 	return cmd
 }
 
@@ -34,6 +34,15 @@ func nameFlag(cmd *cobra.Command, p *string) {
 
 func passwordFlag(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVarP(p, "password", "p", "", "password, 8 characters or more (asked for when absent)")
+}
+
+// passwordOrAsk returns given (-p), or else asks for the password with
+// readPassword.
+func passwordOrAsk(io *cmdutil.IOStreams, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	return readPassword(io)
 }
 
 // readPassword asks for a password without echo, twice, on a terminal, or

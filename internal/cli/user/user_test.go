@@ -16,7 +16,7 @@ func put(password string) clitest.Stub {
 }
 
 func TestCreate(t *testing.T) {
-	newCmd := func(f *cmdutil.Factory) *cobra.Command { return NewCmdCreate(f, nil) }
+	newCmd := func(f *cmdutil.Factory) *cobra.Command { return NewCmdCreate(f) }
 	clitest.RunCases(t, newCmd, []clitest.Case{
 		{Name: "password flag, json", Args: []string{"-n", "alice", "-p", "password1"}, Stubs: []clitest.Stub{put("password1")},
 			Out: "{\n  \"id\": \"/users/alice\",\n  \"name\": \"alice\",\n  \"type\": \"users\",\n  \"properties\": {\n" +
@@ -60,13 +60,13 @@ func TestListDeleteReset(t *testing.T) {
 	t.Run("list", func(t *testing.T) {
 		list := clitest.Stub{Method: "GET", Path: "/api/users", Reply: `{"value":[` + aliceJSON + `,
 			{"id":"/users/admin","name":"admin","type":"users","properties":{"principalId":"p-0"}}]}`}
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdList(f) }, []clitest.Case{
 			{Name: "tsv", Args: []string{"-o", "tsv"}, Stubs: []clitest.Stub{list}, Out: "/users/alice\talice\tusers\n/users/admin\tadmin\tusers\n"},
 			{Name: "query", Args: []string{"--query", "[].name", "-o", "tsv"}, Stubs: []clitest.Stub{list}, Out: "alice\nadmin\n"},
 		})
 	})
 	t.Run("delete", func(t *testing.T) {
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdDelete(f) }, []clitest.Case{
 			{Name: "ok", Args: []string{"-n", "alice"}, Stubs: []clitest.Stub{{Method: "DELETE", Path: "/api/users/alice", Status: 204}}},
 			{Name: "absent", Args: []string{"-n", "alice"},
 				Stubs:   []clitest.Stub{{Method: "DELETE", Path: "/api/users/alice", Status: 404, Reply: clitest.NotFound("user 'alice'")}},
@@ -77,7 +77,7 @@ func TestListDeleteReset(t *testing.T) {
 		reset := func(pw string) clitest.Stub {
 			return clitest.Stub{Method: "POST", Path: "/api/users/alice/resetPassword", Status: 204, Body: `{"password":"` + pw + `"}`}
 		}
-		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdResetPassword(f, nil) }, []clitest.Case{
+		clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdResetPassword(f) }, []clitest.Case{
 			{Name: "flag", Args: []string{"-n", "alice", "-p", "new-password"}, Stubs: []clitest.Stub{reset("new-password")}},
 			{Name: "stdin", Args: []string{"-n", "alice"}, Stdin: "piped-password\n", Stubs: []clitest.Stub{reset("piped-password")}},
 			{Name: "nothing on stdin", Args: []string{"-n", "alice"}, WantErr: "standard input ended before a line was read"},
