@@ -200,8 +200,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // DataDir is where the server keeps its stores.
 func (s *Server) DataDir() string { return s.cfg.DataDir }
 
-// Identity is the identity service (tests make principals through it until
-// the management API does).
+// Identity is the identity service, for tests that make principals
+// without going through the management API.
 func (s *Server) Identity() *identity.Service { return s.ids }
 
 // Service is the registry service (tests seed content through it).
