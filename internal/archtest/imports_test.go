@@ -27,6 +27,7 @@ var forbidden = map[string][]string{
 	"internal/config":       {"internal/"},
 	"pkg/client":            {"internal/"},
 	"internal/rbac":         {"internal/storage", "net/http"},
+	"internal/netrules":     {"internal/", "net/http"},
 	"internal/mgmt":         {"internal/distribution", "internal/metadataapi", "internal/dataplane", "internal/app"},
 }
 
