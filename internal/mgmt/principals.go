@@ -111,6 +111,9 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
+	if err := a.principalKeepsAnOwner(ctx, p); err != nil {
+		return err
+	}
 	if err := a.ids.DeletePrincipal(ctx, p); err != nil {
 		return err
 	}
@@ -294,6 +297,9 @@ func (a *API) deleteServicePrincipal(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
+	if err := a.principalKeepsAnOwner(r.Context(), p); err != nil {
+		return err
+	}
 	if err := a.ids.DeletePrincipal(r.Context(), p); err != nil {
 		return err
 	}
@@ -357,6 +363,9 @@ func (a *API) showIdentity(w http.ResponseWriter, r *http.Request, c *caller) er
 func (a *API) deleteIdentity(w http.ResponseWriter, r *http.Request, c *caller) error {
 	p, err := a.managedIdentity(r, c, rbac.ManageWrite)
 	if err != nil {
+		return err
+	}
+	if err := a.principalKeepsAnOwner(r.Context(), p); err != nil {
 		return err
 	}
 	if err := a.ids.DeletePrincipal(r.Context(), p); err != nil {

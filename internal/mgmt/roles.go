@@ -179,6 +179,9 @@ func (a *API) deleteRoleAssignment(w http.ResponseWriter, r *http.Request, c *ca
 	if err := a.authorize(ctx, c, scope, rbac.AssignRoles); err != nil {
 		return err
 	}
+	if err := keepsAnOwner(as, func(x meta.RoleAssignment) bool { return x.ID == id }); err != nil {
+		return err
+	}
 	err = a.db.Update(ctx, func(tx *meta.Tx) error { return tx.DeleteRoleAssignment(ctx, id) })
 	if errors.Is(err, meta.ErrNotFound) {
 		return notFound("role assignment %q not found", id)
@@ -187,4 +190,33 @@ func (a *API) deleteRoleAssignment(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	a.ids.Changed()
 	return noContent(w)
+}
+
+// keepsAnOwner refuses a change that would remove every Owner at "/":
+// nobody could then manage users or roles again. removed says which
+// assignments the change removes.
+func keepsAnOwner(as []meta.RoleAssignment, removed func(meta.RoleAssignment) bool) error {
+	before, after := 0, 0
+	for _, x := range as {
+		if x.Role != string(rbac.Owner) || x.Scope != "/" {
+			continue
+		}
+		before++
+		if !removed(x) {
+			after++
+		}
+	}
+	if before > 0 && after == 0 {
+		return conflict("this would remove the last Owner at /; assign Owner at / to another principal first")
+	}
+	return nil
+}
+
+// principalKeepsAnOwner is keepsAnOwner for deleting a principal.
+func (a *API) principalKeepsAnOwner(ctx context.Context, p meta.Principal) error {
+	as, err := a.db.RoleAssignments(ctx, "")
+	if err != nil {
+		return err
+	}
+	return keepsAnOwner(as, func(x meta.RoleAssignment) bool { return x.PrincipalID == p.ID })
 }
