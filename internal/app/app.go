@@ -25,6 +25,7 @@ import (
 	"github.com/berth-project/berth/internal/identity"
 	"github.com/berth-project/berth/internal/metadataapi"
 	"github.com/berth-project/berth/internal/mgmt"
+	"github.com/berth-project/berth/internal/netrules"
 	"github.com/berth-project/berth/internal/registry"
 	"github.com/berth-project/berth/internal/storage/blob"
 	"github.com/berth-project/berth/internal/storage/meta"
@@ -71,7 +72,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		db.Close()
 		return nil, err
 	}
-	if s.routes, err = newRegistryRoutes(ctx, s.svc, cfg); err != nil {
+	m := newMetrics()
+	if s.routes, err = newRegistryRoutes(ctx, s.svc, cfg, log, m.denied); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -87,8 +89,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		return nil, fmt.Errorf("token signing keys: %w", err)
 	}
 	authn := auth.New(ids, s.tokens, db)
-	m := newMetrics()
-	pipeline := dataplane.New(authn, s.routes.resolve, log, m.observe)
+	pipeline := dataplane.New(authn, s.routes.resolve, log, m.observe).WithGate(s.routes)
 	v2 := pipeline.Handler(distribution.New(s.svc))
 	acr := pipeline.Handler(metadataapi.New(s.svc))
 	mux := http.NewServeMux()
@@ -101,12 +102,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", m.handler())
-	mux.Handle("/oauth2/", authn.TokenEndpoints(s.routes.resolve))
+	mux.Handle("/oauth2/", pipeline.Gated(authn.TokenEndpoints(s.routes.resolve)))
 	mux.Handle("POST /identity/oauth2/token", authn.IdentityEndpoint())
 	mux.Handle("/api/", mgmt.New(mgmt.Options{
 		Store: db, Identity: ids, Registries: s.svc, Tokens: s.tokens,
 		Region: cfg.Region, Domain: strings.ToLower(cfg.Domain), DefaultRegistry: cfg.DefaultRegistry,
-		RegistriesChanged: s.routes.reload, Log: log,
+		RegistriesChanged: s.routes.reload, Log: log, Pools: pools(cfg),
 	}))
 	s.handler = dataPlane(v2, acr, mux)
 	return s, nil
@@ -271,4 +272,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(runErr, s.db.Close())
+}
+
+// pools are the configured public agent pools, as service tags see them.
+func pools(cfg config.Config) []netrules.Pool {
+	var out []netrules.Pool
+	for _, p := range cfg.AgentPools {
+		out = append(out, netrules.Pool{Name: p.Name, Location: p.Location, Kind: netrules.PoolPublic, EgressPrefixes: p.EgressPrefixes})
+	}
+	return out
 }

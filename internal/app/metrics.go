@@ -14,6 +14,7 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	denials  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -27,7 +28,10 @@ func newMetrics() *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30},
 		}, []string{"route"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency,
+	m.denials = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "berth_network_denied_total", Help: "Requests refused by a registry's network rules, by registry and reason.",
+	}, []string{"registry", "reason"})
+	m.reg.MustRegister(m.requests, m.latency, m.denials,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -35,6 +39,10 @@ func newMetrics() *metrics {
 func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+func (m *metrics) denied(registry, reason string) {
+	m.denials.WithLabelValues(registry, reason).Inc()
 }
 
 func (m *metrics) handler() http.Handler {

@@ -22,7 +22,10 @@ import (
 	"github.com/berth-project/berth/internal/cli/configcmd"
 	"github.com/berth-project/berth/internal/cli/credhelper"
 	"github.com/berth-project/berth/internal/cli/identitycmd"
+	"github.com/berth-project/berth/internal/cli/network"
+	"github.com/berth-project/berth/internal/cli/networkrule"
 	"github.com/berth-project/berth/internal/cli/registrycmd"
+	"github.com/berth-project/berth/internal/cli/resource"
 	"github.com/berth-project/berth/internal/cli/role"
 	"github.com/berth-project/berth/internal/cli/scopemap"
 	"github.com/berth-project/berth/internal/cli/sp"
@@ -68,6 +71,9 @@ listening on 127.0.0.1:5000):
 		auth.NewCmdLogout(f, nil),
 		configcmd.NewCmdConfig(f),
 		registrycmd.NewCmdRegistry(f),
+		networkrule.NewCmdNetworkRule(f),
+		network.NewCmdNetwork(f),
+		resource.NewCmdResource(f),
 		sp.NewCmdSP(f),
 		identitycmd.NewCmdIdentity(f),
 		user.NewCmdUser(f),

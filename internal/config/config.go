@@ -31,6 +31,19 @@ type Config struct {
 	ShutdownTimeout    time.Duration `yaml:"shutdownTimeout"`
 	// PprofListen serves Go's profiler on its own address (empty: off).
 	PprofListen string `yaml:"pprofListen"`
+	// NetworkDocsURL is named in the message a request denied by a
+	// registry's network rules gets.
+	NetworkDocsURL string `yaml:"networkDocsURL"`
+	// AgentPools are the public agent pools; their egress prefixes are
+	// published as the service tag BerthTasks.<location>.
+	AgentPools []AgentPool `yaml:"agentPools"`
+}
+
+// AgentPool is a public agent pool of a region.
+type AgentPool struct {
+	Name           string   `yaml:"name"`
+	Location       string   `yaml:"location"`
+	EgressPrefixes []string `yaml:"egressPrefixes"`
 }
 
 // TLS names the certificate and key of the listeners.
@@ -57,6 +70,8 @@ func Default() Config {
 		LogLevel:           "info",
 		CredentialCacheTTL: time.Minute,
 		ShutdownTimeout:    20 * time.Second,
+		NetworkDocsURL:     "docs/network.md",
+		AgentPools:         []AgentPool{{Name: "local", Location: "local", EgressPrefixes: []string{"127.0.1.0/24"}}},
 	}
 }
 

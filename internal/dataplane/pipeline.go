@@ -63,12 +63,46 @@ type API interface {
 	Serve(w http.ResponseWriter, r *http.Request, reg registry.Registry) error
 }
 
+// Gatekeeper is the network gate: whether a request may reach a registry
+// from where it comes, decided before any credential is looked at.
+type Gatekeeper interface {
+	// Admit returns "" when the request may pass, else the message of the
+	// 403 DENIED it gets.
+	Admit(reg registry.Registry, r *http.Request) (denial string)
+}
+
 // Pipeline runs every data-plane request through the same steps.
 type Pipeline struct {
 	auth    Authenticator
 	resolve Resolver
 	log     *slog.Logger
 	observe Observer
+	gate    Gatekeeper
+}
+
+// WithGate puts the network gate in front of authentication.
+func (p *Pipeline) WithGate(g Gatekeeper) *Pipeline {
+	p.gate = g
+	return p
+}
+
+// Gated serves h (an endpoint outside the APIs, such as the token
+// endpoints) behind registry resolution and the network gate only.
+func (p *Pipeline) Gated(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reg, ok := p.resolve(r)
+		if !ok {
+			errcode.Write(w, r, errcode.NameUnknown.WithMessage("no registry is served at this address"))
+			return
+		}
+		if p.gate != nil {
+			if denial := p.gate.Admit(reg, r); denial != "" {
+				errcode.Write(w, r, errcode.Denied.WithMessage(denial))
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // New returns a pipeline; observe may be nil.
@@ -96,6 +130,11 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, api API) error 
 	reg, ok := p.resolve(r)
 	if !ok {
 		return errcode.NameUnknown.WithMessage("no registry is served at this address")
+	}
+	if p.gate != nil {
+		if denial := p.gate.Admit(reg, r); denial != "" {
+			return errcode.Denied.WithMessage(denial)
+		}
 	}
 	want := api.Want(r)
 	caller, err := p.auth.Authenticate(r.Context(), reg, r)

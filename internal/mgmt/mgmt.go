@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/berth-project/berth/internal/identity"
+	"github.com/berth-project/berth/internal/netrules"
 	"github.com/berth-project/berth/internal/registry"
 	"github.com/berth-project/berth/internal/storage/meta"
 	"github.com/berth-project/berth/internal/token"
@@ -72,6 +73,9 @@ type Options struct {
 	// so that the data plane routes its login server at once.
 	RegistriesChanged func(ctx context.Context) error
 	Log               *slog.Logger
+	// Pools are the public agent pools, whose egress prefixes are the
+	// service tags.
+	Pools []netrules.Pool
 }
 
 // API serves /api/.
@@ -84,6 +88,7 @@ type API struct {
 	domain  string
 	defName string
 	changed func(ctx context.Context) error
+	pools   []netrules.Pool
 	// changing serialises calls of changed: each reads the store after its
 	// own change, and a slower earlier call must not store an older table.
 	changing sync.Mutex
@@ -99,7 +104,7 @@ const maxBody = 1 << 20
 func New(o Options) *API {
 	a := &API{db: o.Store, ids: o.Identity, regs: o.Registries, tokens: o.Tokens,
 		region: o.Region, domain: o.Domain, defName: o.DefaultRegistry, changed: o.RegistriesChanged,
-		log: o.Log, now: time.Now, mux: http.NewServeMux()}
+		log: o.Log, now: time.Now, mux: http.NewServeMux(), pools: o.Pools}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -128,6 +133,7 @@ func (a *API) routes() {
 		{"GET /api/registries/{name}", a.showRegistry},
 		{"PATCH /api/registries/{name}", a.updateRegistry},
 		{"DELETE /api/registries/{name}", a.deleteRegistry},
+		{"GET /api/serviceTags", a.listServiceTags},
 		{"POST /api/registries/{name}/listCredentials", a.listCredentials},
 		{"POST /api/registries/{name}/regenerateCredential", a.regenerateCredential},
 

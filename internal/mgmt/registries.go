@@ -15,6 +15,7 @@ import (
 )
 
 type registryProps struct {
+	networkProps
 	LoginServer       string    `json:"loginServer"`
 	AdminUserEnabled  bool      `json:"adminUserEnabled"`
 	AnonymousPull     bool      `json:"anonymousPullEnabled"`
@@ -30,7 +31,7 @@ func (a *API) registryResource(ctx context.Context, reg meta.Registry) (resource
 	}
 	return resource{ID: "/registries/" + reg.Name, Name: reg.Name, Type: "registries", Location: reg.Location,
 		Properties: registryProps{LoginServer: registry.LoginServer(reg, a.domain), AdminUserEnabled: admin.Enabled,
-			AnonymousPull: reg.AnonymousPull, CreatedAt: reg.CreatedAt, ProvisioningState: "Succeeded"}}, nil
+			networkProps: showNetwork(reg.Network), AnonymousPull: reg.AnonymousPull, CreatedAt: reg.CreatedAt, ProvisioningState: "Succeeded"}}, nil
 }
 
 // registry looks up the registry a path names.
@@ -156,6 +157,7 @@ func (a *API) updateRegistry(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	var body struct {
 		Properties *struct {
+			networkPatch
 			AdminUserEnabled *bool `json:"adminUserEnabled"`
 			AnonymousPull    *bool `json:"anonymousPullEnabled"`
 		} `json:"properties"`
@@ -164,6 +166,17 @@ func (a *API) updateRegistry(w http.ResponseWriter, r *http.Request, c *caller) 
 		return err
 	}
 	ctx := r.Context()
+	if p := body.Properties; p != nil && p.networkPatch.given() {
+		// Validate the network change before anything is stored.
+		n, err := applyNetwork(reg.Network, &p.networkPatch)
+		if err != nil {
+			return err
+		}
+		if err := a.setNetwork(ctx, reg, n); err != nil {
+			return err
+		}
+		reg.Network = n
+	}
 	if p := body.Properties; p != nil && p.AdminUserEnabled != nil {
 		if err := a.ids.SetAdminEnabled(ctx, reg, *p.AdminUserEnabled); err != nil {
 			return err

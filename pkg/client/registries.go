@@ -21,7 +21,38 @@ type RegistryProperties struct {
 	AnonymousPull     bool      `json:"anonymousPullEnabled"`
 	CreatedAt         time.Time `json:"createdAt,omitzero"`
 	ProvisioningState string    `json:"provisioningState,omitempty"`
+
+	// The network perimeter (see docs/network.md); an older server that
+	// sends none leaves them empty.
+	PublicNetworkAccess              string          `json:"publicNetworkAccess,omitempty"` // "Enabled" or "Disabled"
+	NetworkRuleSet                   *NetworkRuleSet `json:"networkRuleSet,omitempty"`
+	NetworkRuleBypassOptions         string          `json:"networkRuleBypassOptions,omitempty"` // "AzureServices" or "None"
+	NetworkRuleBypassAllowedForTasks bool            `json:"networkRuleBypassAllowedForTasks"`
 }
+
+// NetworkRuleSet is what a registry lets through when its public network
+// access is enabled: the IP rules, and the default action for addresses no
+// rule names.
+type NetworkRuleSet struct {
+	DefaultAction string   `json:"defaultAction"` // "Allow" or "Deny"
+	IPRules       []IPRule `json:"ipRules"`
+}
+
+// IPRule lets an IPv4 address or CIDR through; the server normalises Value.
+type IPRule struct {
+	Action string `json:"action"` // "Allow"
+	Value  string `json:"value"`
+}
+
+// Values of the network properties.
+const (
+	PublicNetworkEnabled  = "Enabled"
+	PublicNetworkDisabled = "Disabled"
+	ActionAllow           = "Allow"
+	ActionDeny            = "Deny"
+	BypassAzureServices   = "AzureServices"
+	BypassNone            = "None"
+)
 
 // RegistryCreate is what Registries.Create sends.
 type RegistryCreate struct {
@@ -35,6 +66,19 @@ type RegistryCreate struct {
 type RegistryUpdate struct {
 	AdminUserEnabled *bool `json:"adminUserEnabled,omitempty"`
 	AnonymousPull    *bool `json:"anonymousPullEnabled,omitempty"`
+
+	PublicNetworkAccess              string                `json:"publicNetworkAccess,omitempty"` // "" leaves it
+	NetworkRuleSet                   *NetworkRuleSetUpdate `json:"networkRuleSet,omitempty"`
+	NetworkRuleBypassOptions         string                `json:"networkRuleBypassOptions,omitempty"` // "" leaves it
+	NetworkRuleBypassAllowedForTasks *bool                 `json:"networkRuleBypassAllowedForTasks,omitempty"`
+}
+
+// NetworkRuleSetUpdate is the networkRuleSet of a RegistryUpdate: ""
+// leaves the default action as it is, nil IPRules leaves the rules, and a
+// non-nil IPRules (even empty) replaces the whole list.
+type NetworkRuleSetUpdate struct {
+	DefaultAction string   `json:"defaultAction,omitempty"`
+	IPRules       []IPRule `json:"ipRules,omitzero"`
 }
 
 // AdminCredentials are a registry's admin user and its two passwords.

@@ -38,6 +38,29 @@ func TestResourceCalls(t *testing.T) {
 			return c.Registries().Update(ctx, "reg1x", client.RegistryUpdate{AdminUserEnabled: &tru})
 		}, "PATCH", "/api/registries/reg1x", `{"properties":{"adminUserEnabled":true}}`, `{"name":"reg1x","properties":{"adminUserEnabled":true}}`,
 			client.Registry{Name: "reg1x", Properties: client.RegistryProperties{AdminUserEnabled: true}}},
+		{"registry update, network", func(c *client.Client) (any, error) {
+			return c.Registries().Update(ctx, "reg1x", client.RegistryUpdate{PublicNetworkAccess: "Disabled",
+				NetworkRuleSet: &client.NetworkRuleSetUpdate{DefaultAction: "Deny"}, NetworkRuleBypassOptions: "None", NetworkRuleBypassAllowedForTasks: &tru})
+		}, "PATCH", "/api/registries/reg1x",
+			`{"properties":{"publicNetworkAccess":"Disabled","networkRuleSet":{"defaultAction":"Deny"},"networkRuleBypassOptions":"None","networkRuleBypassAllowedForTasks":true}}`,
+			`{"name":"reg1x","properties":{"publicNetworkAccess":"Disabled","networkRuleSet":{"defaultAction":"Deny","ipRules":[{"action":"Allow","value":"10.0.0.0/24"}]},"networkRuleBypassOptions":"None","networkRuleBypassAllowedForTasks":true}}`,
+			client.Registry{Name: "reg1x", Properties: client.RegistryProperties{PublicNetworkAccess: "Disabled",
+				NetworkRuleSet:           &client.NetworkRuleSet{DefaultAction: "Deny", IPRules: []client.IPRule{{Action: "Allow", Value: "10.0.0.0/24"}}},
+				NetworkRuleBypassOptions: "None", NetworkRuleBypassAllowedForTasks: true}}},
+		{"registry update, ip rules emptied", func(c *client.Client) (any, error) {
+			return c.Registries().Update(ctx, "reg1x", client.RegistryUpdate{NetworkRuleSet: &client.NetworkRuleSetUpdate{IPRules: []client.IPRule{}}})
+		}, "PATCH", "/api/registries/reg1x", `{"properties":{"networkRuleSet":{"ipRules":[]}}}`, `{"name":"reg1x"}`, client.Registry{Name: "reg1x"}},
+		{"service tags", func(c *client.Client) (any, error) { return c.ServiceTags(ctx, "local one") },
+			"GET", "/api/serviceTags?location=local+one", "",
+			`{"values":[{"id":"BerthTasks.local","name":"BerthTasks.local","properties":{"region":"local","addressPrefixes":["127.0.1.0/24"],"changeNumber":3}}]}`,
+			[]client.ServiceTag{{ID: "BerthTasks.local", Name: "BerthTasks.local", Properties: client.ServiceTagProperties{Region: "local", AddressPrefixes: []string{"127.0.1.0/24"}, ChangeNumber: 3}}}},
+		{"service tags, none", func(c *client.Client) (any, error) { return c.ServiceTags(ctx, "x") },
+			"GET", "/api/serviceTags?location=x", "", `{}`, []client.ServiceTag{}},
+		{"get by ID", func(c *client.Client) (any, error) { return c.GetByID(ctx, "/registries/r 1") },
+			"GET", "/api/registries/r%201", "", `{"name":"r 1"}`, json.RawMessage(`{"name":"r 1"}`)},
+		{"patch by ID", func(c *client.Client) (any, error) {
+			return c.PatchByID(ctx, "/registries/r", map[string]any{"properties": map[string]any{"x": true}})
+		}, "PATCH", "/api/registries/r", `{"properties":{"x":true}}`, `{"name":"r"}`, json.RawMessage(`{"name":"r"}`)},
 		{"registry list", func(c *client.Client) (any, error) { return c.Registries().List(ctx) },
 			"GET", "/api/registries", "", `{"value":[{"name":"a"}]}`, []client.Registry{{Name: "a"}}},
 		{"registry list, empty", func(c *client.Client) (any, error) { return c.Registries().List(ctx) },
@@ -116,6 +139,15 @@ func TestResourceCalls(t *testing.T) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestByIDRejectsBadIDs(t *testing.T) {
+	c, _ := client.New("http://127.0.0.1:1")
+	for _, id := range []string{"", "registries/r", "/registries", "/registries/", "//r"} {
+		if _, err := c.GetByID(context.Background(), id); err == nil || !strings.Contains(err.Error(), "invalid resource ID") {
+			t.Errorf("%q: %v", id, err)
+		}
 	}
 }
 

@@ -22,7 +22,38 @@ const regOut = `{
     "adminUserEnabled": false,
     "anonymousPullEnabled": false,
     "createdAt": "2026-01-02T03:04:05Z",
-    "provisioningState": "Succeeded"
+    "provisioningState": "Succeeded",
+    "networkRuleBypassAllowedForTasks": false
+  }
+}
+`
+
+const netRegJSON = `{"id":"/registries/blogbuildtest","name":"blogbuildtest","type":"registries","location":"local",
+"properties":{"loginServer":"127.0.3.1:5000","adminUserEnabled":false,"anonymousPullEnabled":false,
+"publicNetworkAccess":"Disabled","networkRuleSet":{"defaultAction":"Deny","ipRules":[{"action":"Allow","value":"127.0.0.1"}]},
+"networkRuleBypassOptions":"None","networkRuleBypassAllowedForTasks":false}}`
+
+const netRegOut = `{
+  "id": "/registries/blogbuildtest",
+  "name": "blogbuildtest",
+  "type": "registries",
+  "location": "local",
+  "properties": {
+    "loginServer": "127.0.3.1:5000",
+    "adminUserEnabled": false,
+    "anonymousPullEnabled": false,
+    "publicNetworkAccess": "Disabled",
+    "networkRuleSet": {
+      "defaultAction": "Deny",
+      "ipRules": [
+        {
+          "action": "Allow",
+          "value": "127.0.0.1"
+        }
+      ]
+    },
+    "networkRuleBypassOptions": "None",
+    "networkRuleBypassAllowedForTasks": false
   }
 }
 `
@@ -115,7 +146,33 @@ func TestShowListUpdate(t *testing.T) {
 			{Name: "enable anonymous pull", Args: []string{"-n", "blogbuildtest", "--anonymous-pull-enabled", "true", "-o", "none"},
 				Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/registries/blogbuildtest",
 					Body: `{"properties":{"anonymousPullEnabled":true}}`, Reply: regJSON}}},
-			{Name: "nothing to do", Args: []string{"-n", "blogbuildtest"}, WantErr: "nothing to update: give --admin-enabled or --anonymous-pull-enabled"},
+			{Name: "default action, any case", Args: []string{"-n", "blogbuildtest", "--default-action", "deny", "-o", "none"},
+				Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/registries/blogbuildtest",
+					Body: `{"properties":{"networkRuleSet":{"defaultAction":"Deny"}}}`, Reply: netRegJSON}}},
+			{Name: "default action Allow, query", Args: []string{"-n", "blogbuildtest", "--default-action", "Allow",
+				"--query", "properties.networkRuleSet.defaultAction", "-o", "tsv"},
+				Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/registries/blogbuildtest",
+					Body: `{"properties":{"networkRuleSet":{"defaultAction":"Allow"}}}`, Reply: netRegJSON}},
+				Out: "Deny\n"},
+			{Name: "no public access, no trusted services", Args: []string{"-n", "blogbuildtest", "--public-network-enabled", "false",
+				"--allow-trusted-services", "false", "--query", "properties.[publicNetworkAccess, networkRuleBypassOptions]", "-o", "tsv"},
+				Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/registries/blogbuildtest",
+					Body: `{"properties":{"publicNetworkAccess":"Disabled","networkRuleBypassOptions":"None"}}`, Reply: netRegJSON}},
+				Out: "Disabled\nNone\n"},
+			{Name: "public access and trusted services on", Args: []string{"-n", "blogbuildtest", "--public-network-enabled", "true",
+				"--allow-trusted-services", "true", "-o", "json"},
+				Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/registries/blogbuildtest",
+					Body: `{"properties":{"publicNetworkAccess":"Enabled","networkRuleBypassOptions":"AzureServices"}}`, Reply: netRegJSON}},
+				Out: netRegOut},
+			{Name: "bad default action", Args: []string{"-n", "blogbuildtest", "--default-action", "Block"},
+				WantErr: `invalid --default-action "Block": use Allow or Deny`},
+			{Name: "server refuses", Args: []string{"-n", "blogbuildtest", "--public-network-enabled", "false"},
+				Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/registries/blogbuildtest", Status: 403,
+					Body:  `{"properties":{"publicNetworkAccess":"Disabled"}}`,
+					Reply: `{"error":{"code":"AuthorizationFailed","message":"changing network settings needs the Owner role"}}`}},
+				WantErr: "changing network settings needs the Owner role"},
+			{Name: "nothing to do", Args: []string{"-n", "blogbuildtest"}, WantErr: "nothing to update: give --admin-enabled, --anonymous-pull-enabled, " +
+				"--public-network-enabled, --default-action or --allow-trusted-services"},
 		})
 	})
 }

@@ -24,7 +24,8 @@ func (tx *Tx) CreateRegistry(ctx context.Context, r *Registry) error {
 
 // Registries lists every registry by name.
 func (q reads) Registries(ctx context.Context) ([]Registry, error) {
-	rows, err := q.c.query(ctx, `SELECT id, name, login_server, location, anonymous_pull, created_at FROM registries ORDER BY name`)
+	rows, err := q.c.query(ctx, `SELECT id, name, login_server, location, anonymous_pull, `+networkCols+`, created_at
+		FROM registries ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -33,9 +34,12 @@ func (q reads) Registries(ctx context.Context) ([]Registry, error) {
 	for rows.Next() {
 		var r Registry
 		var t int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.LoginServer, &r.Location, &r.AnonymousPull, &t); err != nil {
+		var rules string
+		if err := rows.Scan(append(append([]any{&r.ID, &r.Name, &r.LoginServer, &r.Location, &r.AnonymousPull},
+			networkDest(&r.Network, &rules)...), &t)...); err != nil {
 			return nil, err
 		}
+		json.Unmarshal([]byte(rules), &r.Network.IPRules)
 		r.CreatedAt = fromNanos(t)
 		out = append(out, r)
 	}

@@ -40,7 +40,18 @@ type Registry struct {
 	LoginServer   string
 	Location      string
 	AnonymousPull bool // anyone may pull, without credentials
+	Network       Network
 	CreatedAt     time.Time
+}
+
+// Network is a registry's network perimeter, as stored; package netrules
+// validates and compiles it.
+type Network struct {
+	PublicNetworkAccess   bool
+	DefaultAction         string   // "Allow" or "Deny"
+	IPRules               []string // normalised IPv4 addresses and CIDRs
+	BypassTrustedServices bool
+	BypassForTasks        bool
 }
 
 // Repository is a named collection of manifests and tags in a registry.

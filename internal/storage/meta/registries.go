@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"encoding/json"
 )
 
 // The reads and writes of a registry's lifecycle that the content and
@@ -12,10 +13,30 @@ import (
 func (q reads) Registry(ctx context.Context, name string) (Registry, error) {
 	r := Registry{Name: name}
 	var t int64
-	err := q.c.queryRow(ctx, `SELECT id, login_server, location, anonymous_pull, created_at FROM registries WHERE name = ?`, name).
-		Scan(&r.ID, &r.LoginServer, &r.Location, &r.AnonymousPull, &t)
+	var rules string
+	err := q.c.queryRow(ctx, `SELECT id, login_server, location, anonymous_pull, `+networkCols+`, created_at
+		FROM registries WHERE name = ?`, name).
+		Scan(append(append([]any{&r.ID, &r.LoginServer, &r.Location, &r.AnonymousPull}, networkDest(&r.Network, &rules)...), &t)...)
 	r.CreatedAt = fromNanos(t)
+	json.Unmarshal([]byte(rules), &r.Network.IPRules)
 	return r, notFound(err)
+}
+
+const networkCols = `public_network_access, default_action, ip_rules, bypass_trusted_services, bypass_for_tasks`
+
+func networkDest(n *Network, rules *string) []any {
+	return []any{&n.PublicNetworkAccess, &n.DefaultAction, rules, &n.BypassTrustedServices, &n.BypassForTasks}
+}
+
+// SetNetwork replaces a registry's network perimeter.
+func (tx *Tx) SetNetwork(ctx context.Context, registryID int64, n Network) error {
+	if n.IPRules == nil {
+		n.IPRules = []string{}
+	}
+	rules, _ := json.Marshal(n.IPRules)
+	return tx.changeOne(ctx, `UPDATE registries SET public_network_access = ?, default_action = ?, ip_rules = ?,
+		bypass_trusted_services = ?, bypass_for_tasks = ? WHERE id = ?`,
+		n.PublicNetworkAccess, n.DefaultAction, string(rules), n.BypassTrustedServices, n.BypassForTasks, registryID)
 }
 
 // SetAnonymousPull turns anonymous pull of a registry on or off.

@@ -178,6 +178,12 @@ var migrations = []string{
 	INSERT INTO auth_version (version) VALUES (1);`,
 	// Anonymous pull: a registry whose content anyone may pull.
 	`ALTER TABLE registries ADD COLUMN anonymous_pull BOOLEAN NOT NULL DEFAULT FALSE;`,
+	// The network perimeter of each registry.
+	`ALTER TABLE registries ADD COLUMN public_network_access BOOLEAN NOT NULL DEFAULT TRUE;
+	ALTER TABLE registries ADD COLUMN default_action TEXT NOT NULL DEFAULT 'Allow';
+	ALTER TABLE registries ADD COLUMN ip_rules TEXT NOT NULL DEFAULT '[]';
+	ALTER TABLE registries ADD COLUMN bypass_trusted_services BOOLEAN NOT NULL DEFAULT TRUE;
+	ALTER TABLE registries ADD COLUMN bypass_for_tasks BOOLEAN NOT NULL DEFAULT FALSE;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
