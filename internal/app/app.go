@@ -73,10 +73,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		return nil, err
 	}
 	m := newMetrics()
-	if s.routes, err = newRegistryRoutes(ctx, s.svc, cfg, log, m.denied); err != nil {
+	if s.routes, err = newRegistryRoutes(ctx, s.svc, db, cfg, log); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.routes.onDenied = func(d netDenial) { m.denied(d.Registry, d.Reason) }
 	seal, err := identity.LoadSealer(filepath.Join(cfg.DataDir, "master.key"))
 	if err != nil {
 		db.Close()
@@ -231,6 +232,7 @@ func (s *Server) Run(ctx context.Context) error {
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	go s.refreshKeys(ctx)
+	go s.routes.watch(ctx)
 	if s.cfg.PprofListen != "" {
 		go servePprof(s.cfg.PprofListen, s.log)
 	}

@@ -3,51 +3,106 @@ package app
 import (
 	"context"
 	"log/slog"
-	"net/netip"
-
-	"github.com/berth-project/berth/internal/netrules"
-	"github.com/berth-project/berth/internal/storage/meta"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/berth-project/berth/internal/config"
+	"github.com/berth-project/berth/internal/netrules"
 	"github.com/berth-project/berth/internal/registry"
+	"github.com/berth-project/berth/internal/storage/meta"
 )
 
-// registryRoutes finds the registry a request is for: by its login server
-// (an explicit address, or <name>.<domain>), else the default registry.
+// registryRoutes finds the registry a request is for and gates it: by the
+// private endpoint it arrived on, else by its login server (an explicit
+// address, or <name>.<domain>), else the default registry. Its table is
+// rebuilt from the metadata store whenever the registries version there
+// changes, so a change made on any replica is seen by all within one
+// reload interval, and no request ever queries the store.
 type registryRoutes struct {
-	log     *slog.Logger
-	docsURL string
-	denied  func(registry, reason string)
-	svc     *registry.Service
-	domain  string
-	defName string
-	table   atomic.Pointer[routeTable]
+	log      *slog.Logger
+	docsURL  string
+	svc      *registry.Service
+	store    routeStore
+	domain   string
+	defName  string
+	proxies  netrules.Proxies
+	interval time.Duration
+
+	// onDenied is told of every request the gate refuses (metrics, audit).
+	onDenied func(netDenial)
+	// bypass names the identity behind a request's token, for the gate's
+	// bypasses; nil: no bypass ever applies.
+	bypass func(reg registry.Registry, r *http.Request) (kind netrules.IdentityKind, who string)
+
+	table    atomic.Pointer[routeTable]
+	mu       sync.Mutex // serialises reloads
+	version  int64      // of the store, when the table was built
+	onReload []func(context.Context, *routeTable)
+}
+
+// routeStore is what the routes read from the metadata store.
+type routeStore interface {
+	RegistriesVersion(ctx context.Context) (int64, error)
+	PrivateEndpoints(ctx context.Context) ([]meta.PrivateEndpoint, error)
 }
 
 type routeTable struct {
-	byHost map[string]registry.Registry
-	byName map[string]registry.Registry
-	def    registry.Registry
-	gates  map[int64]*netrules.Gate // nil gate: the stored settings did not compile, deny all
+	byHost    map[string]registry.Registry
+	byName    map[string]registry.Registry
+	byID      map[int64]registry.Registry
+	def       registry.Registry
+	gates     map[int64]*netrules.Gate // nil gate: the stored settings did not compile, deny all
+	endpoints map[int64]meta.PrivateEndpoint
 }
 
-func newRegistryRoutes(ctx context.Context, svc *registry.Service, cfg config.Config, log *slog.Logger, denied func(registry, reason string)) (*registryRoutes, error) {
-	rr := &registryRoutes{svc: svc, domain: strings.ToLower(cfg.Domain), defName: cfg.DefaultRegistry,
-		log: log, docsURL: cfg.NetworkDocsURL, denied: denied}
+// netDenial is one request the network gate refused.
+type netDenial struct {
+	At         time.Time
+	Registry   string
+	RegistryID int64
+	ClientIP   string
+	Identity   string // who the request's token names, when it has one
+	Method     string
+	Path       string
+	Reason     string
+}
+
+func newRegistryRoutes(ctx context.Context, svc *registry.Service, store routeStore, cfg config.Config, log *slog.Logger) (*registryRoutes, error) {
+	proxies, err := netrules.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	rr := &registryRoutes{svc: svc, store: store, domain: strings.ToLower(cfg.Domain), defName: cfg.DefaultRegistry,
+		log: log, docsURL: cfg.NetworkDocsURL, proxies: proxies, interval: cfg.ReloadInterval,
+		onDenied: func(netDenial) {}}
 	return rr, rr.reload(ctx)
 }
 
 // reload rebuilds the table from the store; requests never wait for it.
 func (rr *registryRoutes) reload(ctx context.Context) error {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	// Read the version first: a change that lands during the reload bumps
+	// it again and the next check reloads once more.
+	v, err := rr.store.RegistriesVersion(ctx)
+	if err != nil {
+		return err
+	}
 	regs, err := rr.svc.Registries(ctx)
 	if err != nil {
 		return err
 	}
-	t := &routeTable{byHost: map[string]registry.Registry{}, byName: map[string]registry.Registry{}, gates: map[int64]*netrules.Gate{}}
+	eps, err := rr.store.PrivateEndpoints(ctx)
+	if err != nil {
+		return err
+	}
+	t := &routeTable{byHost: map[string]registry.Registry{}, byName: map[string]registry.Registry{},
+		byID: map[int64]registry.Registry{}, gates: map[int64]*netrules.Gate{}, endpoints: map[int64]meta.PrivateEndpoint{}}
 	for _, r := range regs {
 		g, err := netrules.Compile(policy(r.Network))
 		if err != nil {
@@ -55,6 +110,7 @@ func (rr *registryRoutes) reload(ctx context.Context) error {
 		}
 		t.gates[r.ID] = g
 		t.byName[r.Name] = r
+		t.byID[r.ID] = r
 		if r.LoginServer != "" {
 			t.byHost[strings.ToLower(r.LoginServer)] = r
 		}
@@ -62,12 +118,65 @@ func (rr *registryRoutes) reload(ctx context.Context) error {
 			t.def = r
 		}
 	}
+	for _, e := range eps {
+		t.endpoints[e.ID] = e
+	}
 	rr.table.Store(t)
+	rr.version = v
+	for _, f := range rr.onReload {
+		f(ctx, t)
+	}
 	return nil
 }
 
+// watch reloads the table whenever the registries version in the store
+// changes, until ctx ends.
+func (rr *registryRoutes) watch(ctx context.Context) {
+	tick := time.NewTicker(rr.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		v, err := rr.store.RegistriesVersion(ctx)
+		rr.mu.Lock()
+		stale := err == nil && v != rr.version
+		rr.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			rr.log.Warn("registries version check failed", "err", err)
+		}
+		if stale {
+			if err := rr.reload(ctx); err != nil && ctx.Err() == nil {
+				rr.log.Warn("registries reload failed", "err", err)
+			}
+		}
+	}
+}
+
+// endpointKey marks the context of a request that arrived on a private
+// endpoint listener; its value is the endpoint's id.
+type endpointKey struct{}
+
+// endpointOf returns the private endpoint a request arrived on.
+func endpointOf(r *http.Request) (int64, bool) {
+	id, ok := r.Context().Value(endpointKey{}).(int64)
+	return id, ok
+}
+
+// resolve names the registry of a request. A request on a private endpoint
+// reaches only that endpoint's registry, and only while it is approved.
 func (rr *registryRoutes) resolve(r *http.Request) (registry.Registry, bool) {
 	t := rr.table.Load()
+	if id, ok := endpointOf(r); ok {
+		e, ok := t.endpoints[id]
+		if !ok || e.State != meta.EndpointApproved {
+			return registry.Registry{}, false
+		}
+		reg, ok := t.byID[e.RegistryID]
+		return reg, ok
+	}
 	host := r.Host
 	if reg, ok := t.byHost[host]; ok {
 		return reg, true
@@ -100,28 +209,42 @@ func policy(n meta.Network) netrules.Policy {
 	return p
 }
 
-// Admit is the network gate (dataplane.Gatekeeper): it judges the TCP peer
-// of the request against the registry's compiled rules, and records every
-// denial.
+// Admit is the network gate (dataplane.Gatekeeper): it judges the client
+// address of the request, and whether it came on a private endpoint,
+// against the registry's compiled rules. Only when that denies and the
+// registry allows a bypass is the request's token looked at. Every denial
+// is logged and handed to onDenied.
 func (rr *registryRoutes) Admit(reg registry.Registry, r *http.Request) string {
 	g := rr.table.Load().gates[reg.ID]
-	ip := clientIP(r)
-	d := g.Decide(netrules.Request{ClientIP: ip})
+	ip := rr.clientIP(r)
+	_, pe := endpointOf(r)
+	req := netrules.Request{ClientIP: ip, PrivateEndpoint: pe}
+	d := g.Decide(req)
 	if d.Allowed {
 		return ""
 	}
-	rr.log.Info("network access denied", "registry", reg.Name, "client_ip", ip.String(),
+	var who string
+	if g.MayBypass() && rr.bypass != nil {
+		req.Identity, who = rr.bypass(reg, r)
+		if d2 := g.Decide(req); d2.Allowed {
+			return ""
+		}
+	}
+	rr.log.Info("network access denied", "registry", reg.Name, "client_ip", ip.String(), "identity", who,
 		"method", r.Method, "path", r.URL.Path, "reason", d.Reason)
-	rr.denied(reg.Name, d.Reason)
+	rr.onDenied(netDenial{At: time.Now(), Registry: reg.Name, RegistryID: reg.ID, ClientIP: ip.String(),
+		Identity: who, Method: r.Method, Path: r.URL.Path, Reason: d.Reason})
 	return netrules.DeniedMessage(ip, rr.docsURL)
 }
 
-// clientIP is the request's TCP peer. (Forwarded headers are honoured only
-// from configured trusted proxies, which berth does not have yet.)
-func clientIP(r *http.Request) netip.Addr {
+// clientIP is the request's TCP peer, or the client a trusted proxy names.
+func (rr *registryRoutes) clientIP(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Addr{}
 	}
-	return ap.Addr().Unmap()
+	if len(rr.proxies) == 0 {
+		return ap.Addr().Unmap()
+	}
+	return rr.proxies.ClientIP(ap.Addr(), r.Header.Values("Forwarded"), r.Header.Values("X-Forwarded-For"))
 }

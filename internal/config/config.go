@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/berth-project/berth/internal/netrules"
 )
 
 // Config is everything berth serve needs to start.
@@ -37,6 +39,13 @@ type Config struct {
 	// AgentPools are the public agent pools; their egress prefixes are
 	// published as the service tag BerthTasks.<location>.
 	AgentPools []AgentPool `yaml:"agentPools"`
+	// TrustedProxies are the CIDRs (or addresses) of reverse proxies whose
+	// X-Forwarded-For and Forwarded headers name the client; from any
+	// other peer they are ignored and the TCP peer is the client.
+	TrustedProxies []string `yaml:"trustedProxies"`
+	// ReloadInterval is how often a replica checks the metadata store for
+	// changed registries, network rules and private endpoints.
+	ReloadInterval time.Duration `yaml:"reloadInterval"`
 }
 
 // AgentPool is a public agent pool of a region.
@@ -72,6 +81,7 @@ func Default() Config {
 		ShutdownTimeout:    20 * time.Second,
 		NetworkDocsURL:     "docs/network.md",
 		AgentPools:         []AgentPool{{Name: "local", Location: "local", EgressPrefixes: []string{"127.0.1.0/24"}}},
+		ReloadInterval:     250 * time.Millisecond,
 	}
 }
 
@@ -135,6 +145,12 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("logLevel %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if _, err := netrules.ParseProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("trustedProxies: %v", err))
+	}
+	if c.ReloadInterval <= 0 || c.ReloadInterval > time.Second {
+		errs = append(errs, errors.New("reloadInterval: want more than 0 and at most 1s"))
 	}
 	if c.CredentialCacheTTL < 0 {
 		errs = append(errs, errors.New("credentialCacheTTL: must not be negative"))

@@ -183,6 +183,10 @@ func (g *Gate) Decide(req Request) Decision {
 	return Decision{Reason: ReasonDenied}
 }
 
+// MayBypass reports whether any identity could pass where the address did
+// not: the gate looks at a request's token only then.
+func (g *Gate) MayBypass() bool { return g != nil && (g.bypassTrusted || g.bypassTasks) }
+
 // contains reports whether ip falls inside a rule, by binary search over the
 // merged ranges (measured faster than a linear scan at 100 rules; see
 // BenchmarkContains).

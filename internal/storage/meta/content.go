@@ -19,7 +19,10 @@ func (tx *Tx) CreateRegistry(ctx context.Context, r *Registry) error {
 	if err == sql.ErrNoRows {
 		return ErrConflict
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return BumpRegistries(ctx, tx)
 }
 
 // Registries lists every registry by name.

@@ -34,14 +34,35 @@ func (tx *Tx) SetNetwork(ctx context.Context, registryID int64, n Network) error
 		n.IPRules = []string{}
 	}
 	rules, _ := json.Marshal(n.IPRules)
-	return tx.changeOne(ctx, `UPDATE registries SET public_network_access = ?, default_action = ?, ip_rules = ?,
+	if err := tx.changeOne(ctx, `UPDATE registries SET public_network_access = ?, default_action = ?, ip_rules = ?,
 		bypass_trusted_services = ?, bypass_for_tasks = ? WHERE id = ?`,
-		n.PublicNetworkAccess, n.DefaultAction, string(rules), n.BypassTrustedServices, n.BypassForTasks, registryID)
+		n.PublicNetworkAccess, n.DefaultAction, string(rules), n.BypassTrustedServices, n.BypassForTasks, registryID); err != nil {
+		return err
+	}
+	return BumpRegistries(ctx, tx)
+}
+
+// RegistriesVersion is a counter that every change to what the data plane
+// routes and gates on increases: registries created or deleted, their
+// network settings, their private endpoints. Replicas poll it and reload.
+func (q reads) RegistriesVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := q.c.queryRow(ctx, `SELECT version FROM registries_version`).Scan(&v)
+	return v, err
+}
+
+// BumpRegistries increases the registries version in tx.
+func BumpRegistries(ctx context.Context, tx *Tx) error {
+	_, err := tx.c.exec(ctx, `UPDATE registries_version SET version = version + 1`)
+	return err
 }
 
 // SetAnonymousPull turns anonymous pull of a registry on or off.
 func (tx *Tx) SetAnonymousPull(ctx context.Context, registryID int64, on bool) error {
-	return tx.changeOne(ctx, `UPDATE registries SET anonymous_pull = ? WHERE id = ?`, on, registryID)
+	if err := tx.changeOne(ctx, `UPDATE registries SET anonymous_pull = ? WHERE id = ?`, on, registryID); err != nil {
+		return err
+	}
+	return BumpRegistries(ctx, tx)
 }
 
 // RegistryUploads lists the ids of a registry's upload sessions, whose
@@ -80,5 +101,8 @@ func (tx *Tx) DeleteRegistry(ctx context.Context, id int64) error {
 		scope, len(scope)+1, scope+"/"); err != nil {
 		return err
 	}
-	return tx.changeOne(ctx, `DELETE FROM registries WHERE id = ?`, id)
+	if err := tx.changeOne(ctx, `DELETE FROM registries WHERE id = ?`, id); err != nil {
+		return err
+	}
+	return BumpRegistries(ctx, tx)
 }

@@ -184,6 +184,44 @@ var migrations = []string{
 	ALTER TABLE registries ADD COLUMN ip_rules TEXT NOT NULL DEFAULT '[]';
 	ALTER TABLE registries ADD COLUMN bypass_trusted_services BOOLEAN NOT NULL DEFAULT TRUE;
 	ALTER TABLE registries ADD COLUMN bypass_for_tasks BOOLEAN NOT NULL DEFAULT FALSE;`,
+	// A counter that every change to what the data plane routes and gates
+	// on (registries, their network settings, private endpoints) increases;
+	// replicas poll it to reload.
+	`CREATE TABLE registries_version (version INTEGER NOT NULL);
+	INSERT INTO registries_version (version) VALUES (1);`,
+	// Private endpoints: listeners bound to one registry.
+	`CREATE TABLE private_endpoints (
+		id INTEGER PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		address TEXT NOT NULL UNIQUE,
+		state TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		UNIQUE (registry_id, name)
+	);`,
+	// The audit of the network perimeter: denied requests, and changes to
+	// network settings.
+	`CREATE TABLE network_denials (
+		id INTEGER PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		at INTEGER NOT NULL,
+		client_ip TEXT NOT NULL,
+		identity TEXT NOT NULL DEFAULT '',
+		method TEXT NOT NULL,
+		path TEXT NOT NULL,
+		reason TEXT NOT NULL
+	);
+	CREATE INDEX network_denials_by_time ON network_denials (registry_id, at);
+	CREATE TABLE network_changes (
+		id INTEGER PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		at INTEGER NOT NULL,
+		principal TEXT NOT NULL,
+		change TEXT NOT NULL
+	);
+	CREATE INDEX network_changes_by_time ON network_changes (registry_id, at);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
