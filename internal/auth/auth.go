@@ -274,13 +274,13 @@ func (s *Service) checkCredentials(ctx context.Context, reg registry.Registry, r
 	}
 	if p, err := s.ids.CheckUser(ctx, user, pass); err == nil {
 		g, err := s.principalGrant(ctx, p.ID)
-		return g, token.Claims{Subject: p.ID, PrincipalKind: token.PrincipalUser, PrincipalName: user}, err
+		return g, PrincipalClaims(p), err
 	} else if !errors.Is(err, identity.ErrBadCredentials) {
 		return nil, token.Claims{}, err
 	}
 	if p, err := s.ids.CheckServicePrincipal(ctx, user, pass); err == nil {
 		g, err := s.principalGrant(ctx, p.ID)
-		return g, token.Claims{Subject: p.ID, PrincipalKind: token.PrincipalServicePrincipal, PrincipalName: p.Name}, err
+		return g, PrincipalClaims(p), err
 	} else if !errors.Is(err, identity.ErrBadCredentials) {
 		return nil, token.Claims{}, err
 	}

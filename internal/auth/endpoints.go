@@ -126,6 +126,7 @@ func (a *TokenAPI) exchange(w http.ResponseWriter, r *http.Request, reg registry
 	refresh, err := a.s.tokens.Issue(token.Claims{
 		Subject: id.Subject, Audience: Audience(reg, r), Kind: token.KindRefresh,
 		PrincipalKind: id.PrincipalKind, PrincipalName: id.PrincipalName, RunID: id.RunID, GrantType: "exchange", Registry: reg.Name,
+		Bypass: id.Bypass,
 	})
 	if err != nil {
 		return err
@@ -154,7 +155,8 @@ func (a *TokenAPI) issue(w http.ResponseWriter, r *http.Request, reg registry.Re
 	}
 	granted := rbac.Intersect(asked, rbac.GrantedBy(g, reg.Name))
 	c := token.Claims{Subject: who.Subject, Audience: Audience(reg, r), Kind: token.KindAccess, Access: fromRBAC(granted),
-		PrincipalKind: who.PrincipalKind, PrincipalName: who.PrincipalName, RunID: who.RunID, Registry: reg.Name}
+		PrincipalKind: who.PrincipalKind, PrincipalName: who.PrincipalName, RunID: who.RunID, Registry: reg.Name,
+		Bypass: who.Bypass}
 	access, err := a.s.tokens.Issue(c)
 	if err != nil {
 		return err
@@ -239,14 +241,14 @@ func (s *Service) IdentityEndpoint() http.Handler {
 				s.credentialError(w, err, keys)
 				return
 			}
-			c = token.Claims{Subject: p.ID, PrincipalKind: token.PrincipalUser, PrincipalName: p.Name}
+			c = PrincipalClaims(p)
 		case "client_credentials":
 			p, err := s.ids.CheckServicePrincipal(ctx, v.Get("client_id"), v.Get("client_secret"))
 			if err != nil {
 				s.credentialError(w, err, keys)
 				return
 			}
-			c = token.Claims{Subject: p.ID, PrincipalKind: token.PrincipalServicePrincipal, PrincipalName: p.Name}
+			c = PrincipalClaims(p)
 		default:
 			oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be password or client_credentials")
 			return

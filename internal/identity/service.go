@@ -309,3 +309,26 @@ func newSecretVerifier(s *Service, ttl time.Duration) *Verifier {
 		return meta.User{}, time.Time{}, ErrBadCredentials
 	})
 }
+
+// CreateSystemIdentity adds the system-assigned managed identity of owner
+// (a task): it lives and dies with its owner, is never listed among the
+// user-assigned identities, and its tokens may use the tasks bypass of a
+// registry's network rules.
+func (s *Service) CreateSystemIdentity(ctx context.Context, owner string) (meta.Principal, error) {
+	if owner == "" {
+		return meta.Principal{}, errors.New("identity: a system-assigned identity needs an owner")
+	}
+	p := meta.Principal{Kind: meta.KindManagedIdentity, Name: "system-" + meta.NewID(), AppID: meta.NewID(), Owner: owner}
+	err := s.db.Update(ctx, func(tx *meta.Tx) error { return tx.CreatePrincipal(ctx, &p) })
+	return p, err
+}
+
+// SetTrusted marks a principal as a trusted service, whose tokens pass a
+// registry's network rules when the registry allows trusted services, or
+// takes the mark away. Tokens issued before the change keep what they
+// carry until they expire.
+func (s *Service) SetTrusted(ctx context.Context, p meta.Principal, trusted bool) error {
+	err := s.db.Update(ctx, func(tx *meta.Tx) error { return tx.SetPrincipalTrusted(ctx, p.ID, trusted) })
+	s.forget()
+	return s.notFound(err, kindWord(p.Kind), p.Name)
+}

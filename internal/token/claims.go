@@ -76,7 +76,18 @@ type Claims struct {
 	PrincipalName string        // principalName
 	GrantType     string        // grantType: how the token was obtained, e.g. "refresh_token"
 	Registry      string        // registry: the registry a refresh or access token is for
+	// Bypass is set for the identities that may pass a registry's network
+	// rules on their token alone: BypassTrustedService or BypassTask. It is
+	// fixed when the identity token is issued and carried into the registry
+	// tokens minted from it, so the network gate decides without a lookup.
+	Bypass string // bypass
 }
+
+// Values of Claims.Bypass.
+const (
+	BypassTrustedService = "trustedService" // a trusted service identity
+	BypassTask           = "task"           // a task's system-assigned identity
+)
 
 // wireClaims is Claims as it is encoded in a token.
 type wireClaims struct {
@@ -94,6 +105,7 @@ type wireClaims struct {
 	PrincipalName string        `json:"principalName,omitempty"`
 	GrantType     string        `json:"grantType,omitempty"`
 	Registry      string        `json:"registry,omitempty"`
+	Bypass        string        `json:"bypass,omitempty"`
 }
 
 func (c *Claims) wire() wireClaims {
@@ -102,6 +114,7 @@ func (c *Claims) wire() wireClaims {
 		Exp: c.ExpiresAt.Unix(), Nbf: c.NotBefore.Unix(), Iat: c.IssuedAt.Unix(),
 		Jti: c.ID, Access: c.Access, Kind: c.Kind, PrincipalKind: c.PrincipalKind,
 		RunID: c.RunID, PrincipalName: c.PrincipalName, GrantType: c.GrantType, Registry: c.Registry,
+		Bypass: c.Bypass,
 	}
 	// "actions": null would be legal JSON but is not the Docker format.
 	if slices.ContainsFunc(w.Access, func(a Access) bool { return a.Actions == nil }) {
@@ -121,6 +134,7 @@ func (w *wireClaims) claims() Claims {
 		ExpiresAt: time.Unix(w.Exp, 0).UTC(), NotBefore: time.Unix(w.Nbf, 0).UTC(), IssuedAt: time.Unix(w.Iat, 0).UTC(),
 		ID: w.Jti, Access: w.Access, Kind: w.Kind, PrincipalKind: w.PrincipalKind,
 		RunID: w.RunID, PrincipalName: w.PrincipalName, GrantType: w.GrantType, Registry: w.Registry,
+		Bypass: w.Bypass,
 	}
 }
 
@@ -133,6 +147,8 @@ func (c *Claims) check() error {
 		return fmt.Errorf("token: no audience")
 	case !c.PrincipalKind.valid():
 		return fmt.Errorf("token: unknown principal kind %q", c.PrincipalKind)
+	case c.Bypass != "" && c.Bypass != BypassTrustedService && c.Bypass != BypassTask:
+		return fmt.Errorf("token: unknown bypass %q", c.Bypass)
 	case c.Kind != KindAccess && len(c.Access) > 0:
 		return fmt.Errorf("token: access claims in a %s token", c.Kind)
 	}
