@@ -30,7 +30,7 @@ func freePort(t *testing.T, host string) string {
 }
 
 // startServer runs app.Server on real listeners until the test ends.
-func startServer(t *testing.T, cfg config.Config) {
+func startServer(t *testing.T, cfg config.Config) *app.Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -60,6 +60,7 @@ func startServer(t *testing.T, cfg config.Config) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	return srv
 }
 
 func do(t *testing.T, method, url, contentType string, body []byte) *http.Response {
