@@ -76,6 +76,12 @@ func Run(t *testing.T, open func(t *testing.T) *meta.DB) {
 		{"ListedManifestsByTime", testListedManifestsByTime},
 		{"ContentCounts", testContentCounts},
 		{"ManifestWithTags", testManifestWithTags},
+		// audit.go: the audit of the network perimeter
+		{"NetworkDenials", testNetworkDenials},
+		{"NetworkDenialsOfDeletedRegistry", testNetworkDenialsOfDeletedRegistry},
+		{"PruneNetworkDenials", testPruneNetworkDenials},
+		{"NetworkChanges", testNetworkChanges},
+		{"NetworkAuditGoesWithRegistry", testNetworkAuditGoesWithRegistry},
 		// db.go: transactions
 		{"Ping", testPing},
 		{"UpdateErrorUndoesAll", testUpdateErrorUndoesAll},
