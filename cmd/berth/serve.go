@@ -23,6 +23,8 @@ type serveOptions struct {
 	domain     string
 	logLevel   string
 	pprof      string
+	proxies    []string
+	docsURL    string
 }
 
 func newServeCmd() *cobra.Command {
@@ -44,7 +46,8 @@ otherwise a random one is generated at first start and printed once.`,
   berth serve --listen 127.0.0.1:5000 --listen 127.0.3.1:5000
   BERTH_ADMIN_PASSWORD=secret berth serve --data-dir /var/lib/berth
   berth serve --listen 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem
-  berth serve --config berth.yaml`,
+  berth serve --config berth.yaml
+  berth serve --listen 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem --trusted-proxy 10.0.0.0/24`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
@@ -58,6 +61,8 @@ otherwise a random one is generated at first start and printed once.`,
 	f.StringVar(&o.domain, "domain", "", "domain under which registries are <name>.<domain>")
 	f.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error (default info)")
 	f.StringVar(&o.pprof, "pprof-listen", "", "serve Go's profiler (/debug/pprof/) on this address")
+	f.StringArrayVar(&o.proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy whose X-Forwarded-For and Forwarded headers name the client, repeatable")
+	f.StringVar(&o.docsURL, "network-docs-url", "", `URL named in the 403 of a request refused by network rules (default "docs/network.md")`)
 	return cmd
 }
 
@@ -89,6 +94,12 @@ func (o *serveOptions) config() (config.Config, error) {
 	}
 	if o.pprof != "" {
 		cfg.PprofListen = o.pprof
+	}
+	if len(o.proxies) > 0 {
+		cfg.TrustedProxies = o.proxies
+	}
+	if o.docsURL != "" {
+		cfg.NetworkDocsURL = o.docsURL
 	}
 	return cfg, cfg.Validate()
 }
