@@ -2,7 +2,7 @@
 #
 #   make run     build and start `berth serve` on the embedded default
 #   make test    install the client tools, vet, run every test
-#   make bench   build and run the benchmark driver
+#   make bench   run the Go benchmarks with targets, then the benchmark driver
 #
 # Every target installs what it needs itself, so a fresh Debian 12 machine
 # with Go only needs `make test`.
@@ -18,6 +18,9 @@ DATA_DIR ?= ./berth-data
 RUN_ARGS ?=
 # Extra arguments for the benchmark driver.
 BENCH_ARGS ?=
+# Go benchmarks that have targets, as PACKAGE:REGEXP pairs; berth-bench
+# reports their results in its table beside its own figures.
+GO_BENCHES ?= ./internal/netrules:^BenchmarkDecide100Rules$$
 
 # Per-package time limit. CI must finish well under 30 minutes.
 TEST_TIMEOUT ?= 15m
@@ -64,7 +67,12 @@ fuzz:
 	done
 
 bench: build
-	$(GO) run ./cmd/berth-bench --berth $(BERTH) $(BENCH_ARGS)
+	@: > bin/go-bench.txt
+	@for b in $(GO_BENCHES); do \
+		pkg=$${b%%:*}; re=$${b#*:}; \
+		$(GO) test -count=1 -run '^$$' -bench "$$re" "$$pkg" | tee -a bin/go-bench.txt; \
+	done
+	$(GO) run ./cmd/berth-bench --berth $(BERTH) --go-bench bin/go-bench.txt $(BENCH_ARGS)
 
 # Removes build output and the tool links; leaves $(DATA_DIR) (your registry's
 # data) and the tool cache under ~/.cache/berth alone.

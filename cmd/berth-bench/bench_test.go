@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -389,5 +391,125 @@ func TestParseOptions(t *testing.T) {
 	}
 	if want := []string{"sha256", "push-chunked"}; !slices.Equal(opts.phases, want) {
 		t.Errorf("phases %v, want %v", opts.phases, want)
+	}
+}
+
+func TestParseGoBench(t *testing.T) {
+	out := `goos: linux
+goarch: amd64
+pkg: github.com/berth-project/berth/internal/netrules
+cpu: Some CPU
+BenchmarkDecide100Rules/last-rule-2         	100000000	        10.08 ns/op	       0 B/op	       0 allocs/op
+BenchmarkDecide100Rules/no-rule-2           	134895326	       250.5 ns/op	      16 B/op	       1 allocs/op
+BenchmarkContains/binary/last               	252703166	         5.152 ns/op
+    gate_test.go:12: BenchmarkDecide100Rules logs a line
+PASS
+ok  	github.com/berth-project/berth/internal/netrules	8.458s
+`
+	figs, err := parseGoBench([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		phase, name, unit, result string
+		value                     float64
+	}
+	var got []row
+	for _, f := range figs {
+		got = append(got, row{f.Phase, f.Name, f.Unit, f.Result, *f.Value})
+	}
+	want := []row{
+		{"netrules", "Decide100Rules/last-rule", "ns/op", "PASS", 10.08},
+		{"netrules", "Decide100Rules/last-rule", "allocs/op", "PASS", 0},
+		{"netrules", "Decide100Rules/no-rule", "ns/op", "MISS", 250.5},
+		{"netrules", "Decide100Rules/no-rule", "allocs/op", "MISS", 1},
+		{"netrules", "Contains/binary/last", "ns/op", "", 5.152},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("parseGoBench =\n%v\nwant\n%v", got, want)
+	}
+	if _, err := parseGoBench([]byte("PASS\nok  \tx\t0.1s\n")); err == nil {
+		t.Error("parseGoBench of output without results: no error")
+	}
+}
+
+// The gate phase must time the gate's worst allowed case: 100 separate
+// ranges with the bench's address in the last.
+func TestDenyAllBut(t *testing.T) {
+	client := netip.MustParseAddr("127.0.0.1")
+	rs := denyAllBut(client)
+	if rs.DefaultAction != "Deny" || len(rs.IPRules) != 100 {
+		t.Fatalf("defaultAction %s with %d rules, want Deny with 100", rs.DefaultAction, len(rs.IPRules))
+	}
+	var prev netip.Prefix
+	for i, r := range rs.IPRules {
+		p, err := netip.ParsePrefix(r.Value)
+		if err != nil || r.Action != "Allow" || p != p.Masked() {
+			t.Fatalf("rule %d %+v: not a masked Allow prefix (%v)", i, r, err)
+		}
+		// Each range must start past the end of the one before and not
+		// right after it, or the gate would merge the two.
+		if i > 0 {
+			if p.Addr().Compare(lastAddr(prev).Next()) <= 0 {
+				t.Errorf("rule %d %s touches or precedes %s", i, p, prev)
+			}
+		}
+		if (i == len(rs.IPRules)-1) != p.Contains(client) {
+			t.Errorf("rule %d %s: contains %s = %v", i, p, client, p.Contains(client))
+		}
+		prev = p
+	}
+	props := networkProps{PublicNetworkAccess: "Enabled", NetworkRuleSet: &rs}
+	if !props.admits(client) || props.admits(netip.MustParseAddr("127.0.0.2")) {
+		t.Error("the rules must admit the bench's address and deny the probe's")
+	}
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := (uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func TestAdmits(t *testing.T) {
+	ip := netip.MustParseAddr("127.0.0.2")
+	rules := func(action string, values ...string) *networkRuleSet {
+		rs := &networkRuleSet{DefaultAction: action, IPRules: []ipRule{}}
+		for _, v := range values {
+			rs.IPRules = append(rs.IPRules, ipRule{"Allow", v})
+		}
+		return rs
+	}
+	tests := []struct {
+		name string
+		n    networkProps
+		want bool
+	}{
+		{"default allow", networkProps{"Enabled", rules("Allow")}, true},
+		{"default allow, any case", networkProps{"enabled", rules("allow")}, true},
+		{"public access disabled", networkProps{"Disabled", rules("Allow")}, false},
+		{"deny, no rules", networkProps{"Enabled", rules("Deny")}, false},
+		{"deny, in a CIDR", networkProps{"Enabled", rules("Deny", "10.0.0.0/8", "127.0.0.0/30")}, true},
+		{"deny, a bare address", networkProps{"Enabled", rules("Deny", "127.0.0.2")}, true},
+		{"deny, another address", networkProps{"Enabled", rules("Deny", "127.0.0.1/32")}, false},
+		{"no rule set", networkProps{"Enabled", nil}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.n.admits(ip); got != tt.want {
+			t.Errorf("%s: admits(%s) = %v, want %v", tt.name, ip, got, tt.want)
+		}
+	}
+}
+
+// A null ipRules leaves a registry's rules as they were, so turning the
+// gate off must send an empty list.
+func TestGateOffSendsEmptyRules(t *testing.T) {
+	b, err := json.Marshal(gateOff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"defaultAction":"Allow","ipRules":[]}`; string(b) != want {
+		t.Errorf("gate off = %s, want %s", b, want)
 	}
 }

@@ -337,31 +337,65 @@ func (r *registry) accessToken(ctx context.Context, c *http.Client, scope string
 // setAnonymousPull turns the default registry's anonymous pull on or off
 // through berth's management API, signing in with the bench's credentials.
 func (r *registry) setAnonymousPull(ctx context.Context, c *http.Client, on bool) error {
+	tok, err := r.mgmtToken(ctx, c)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"properties": map[string]any{"anonymousPullEnabled": on}}
+	return r.mgmtDo(ctx, c, tok, http.MethodPatch, "/api/registries/default", body, nil)
+}
+
+// mgmtToken signs in to berth's management API with the bench's credentials.
+func (r *registry) mgmtToken(ctx context.Context, c *http.Client) (string, error) {
 	form := url.Values{"grant_type": {"password"}, "username": {r.user}, "password": {r.password}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.endpoint("/identity/oauth2/token").String(), strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := do(c, req, http.StatusOK)
 	if err != nil {
-		return err
+		return "", err
 	}
+	defer resp.Body.Close()
 	var id struct {
 		AccessToken string `json:"access_token"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&id)
-	resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&id); err != nil {
+		return "", err
+	}
+	return id.AccessToken, nil
+}
+
+// mgmtDo sends a management API request with in as its JSON body (nil: no
+// body) and decodes a 200 answer into out (nil: discarded).
+func (r *registry) mgmtDo(ctx context.Context, c *http.Client, tok, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.endpoint(path).String(), body)
 	if err != nil {
 		return err
 	}
-	body := fmt.Sprintf(`{"properties":{"anonymousPullEnabled":%t}}`, on)
-	req, err = http.NewRequestWithContext(ctx, http.MethodPatch, r.endpoint("/api/registries/default").String(), strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := do(c, req, http.StatusOK)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+id.AccessToken)
-	req.Header.Set("Content-Type", "application/json")
-	_, err = doDrain(c, req, http.StatusOK)
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return fmt.Errorf("%s %s: decoding body: %w", method, path, err)
+		}
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
 	return err
 }

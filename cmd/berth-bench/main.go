@@ -35,6 +35,7 @@ type options struct {
 	chunkSize int64
 	phases    []string // selected, in run order, dependencies added
 	jsonPath  string
+	goBench   string // go test -bench output to report beside the phases
 	cpuProf   string // the bench's own CPU profile, to see its share of the load
 }
 
@@ -46,7 +47,7 @@ var phaseOrder = []string{
 	"idle-rss",
 	"sha256", "push", "push-chunked",
 	"tcp", "pull",
-	"manifest-put", "manifest-get", "auth-cost", "token-issue", "blob-head", "tags-list",
+	"manifest-put", "manifest-get", "auth-cost", "gate", "token-issue", "blob-head", "tags-list",
 }
 
 // phaseNeeds lists the machine limits a phase's ratio is measured against;
@@ -111,6 +112,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Var((*sizeFlag)(&opts.chunkSize), "chunk-size", "PATCH chunk size of the chunked push")
 	fs.StringVar(&only, "only", "", "comma-separated `phases` to run (default: all)")
 	fs.StringVar(&opts.jsonPath, "json", "", "also write the figures as JSON to `file`")
+	fs.StringVar(&opts.goBench, "go-bench", "", "also report the go test -bench results in `file`")
 	fs.StringVar(&opts.cpuProf, "cpuprofile", "", "write the bench's own CPU profile to `file`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -188,6 +190,13 @@ func run(ctx context.Context, opts *options, stdout, stderr io.Writer) (err erro
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "berth-bench: "+format+"\n", args...)
 	}
+	// Read first, so that a missing file fails before the server starts.
+	var goFigs []figure
+	if opts.goBench != "" {
+		if goFigs, err = readGoBench(opts.goBench); err != nil {
+			return err
+		}
+	}
 	reg := &registry{user: opts.user, password: opts.password}
 	pid := opts.pid
 	var srv *server
@@ -214,11 +223,12 @@ func run(ctx context.Context, opts *options, stdout, stderr io.Writer) (err erro
 	reg.base = base
 
 	b := &bench{
-		opts:  opts,
-		reg:   reg,
-		pid:   pid,
-		runID: randomHex(4),
-		logf:  logf,
+		opts:    opts,
+		reg:     reg,
+		pid:     pid,
+		runID:   randomHex(4),
+		logf:    logf,
+		figures: goFigs,
 	}
 	if opts.cpuProf != "" {
 		f, err := os.Create(opts.cpuProf)

@@ -68,6 +68,7 @@ var phaseFuncs = map[string]func(*bench, context.Context) error{
 	"manifest-get": (*bench).manifestGet,
 	"token-issue":  (*bench).tokenIssue,
 	"auth-cost":    (*bench).authCost,
+	"gate":         (*bench).gateCost,
 	"blob-head":    (*bench).blobHead,
 	"tags-list":    (*bench).tagsList,
 }

@@ -89,6 +89,8 @@ func formatValue(v float64, unit string) string {
 	switch unit {
 	case "ms":
 		return strconv.FormatFloat(v, 'f', 3, 64)
+	case "ns/op":
+		return strconv.FormatFloat(v, 'f', 1, 64)
 	case "MiB":
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	case "ratio":
