@@ -34,7 +34,8 @@ FUZZ_TARGETS ?= \
 	./internal/oci:FuzzValidName \
 	./internal/oci:FuzzValidTag \
 	./internal/oci:FuzzParseManifest \
-	./internal/distribution:FuzzParsePath
+	./internal/distribution:FuzzParsePath \
+	./internal/netrules:FuzzParseRule
 FUZZ_TIME ?= 5s
 
 .PHONY: all tools build run test vet fuzz bench clean
