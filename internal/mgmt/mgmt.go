@@ -36,6 +36,8 @@ type store interface {
 	ScopeMaps(ctx context.Context, registryID int64) ([]meta.ScopeMap, error)
 	RegistryToken(ctx context.Context, registryID int64, name string) (meta.RegistryToken, error)
 	RegistryTokens(ctx context.Context, registryID int64) ([]meta.RegistryToken, error)
+	NetworkDenials(ctx context.Context, registryID int64, since time.Time, n int) ([]meta.NetworkDenial, error)
+	NetworkChanges(ctx context.Context, registryID int64, since time.Time, n int) ([]meta.NetworkChange, error)
 	Update(ctx context.Context, fn func(tx *meta.Tx) error) error
 }
 
@@ -136,6 +138,8 @@ func (a *API) routes() {
 		{"GET /api/serviceTags", a.listServiceTags},
 		{"POST /api/registries/{name}/listCredentials", a.listCredentials},
 		{"POST /api/registries/{name}/regenerateCredential", a.regenerateCredential},
+		{"GET /api/registries/{name}/networkDenials", a.listNetworkDenials},
+		{"GET /api/registries/{name}/networkChanges", a.listNetworkChanges},
 
 		{"PUT /api/users/{name}", a.createUser},
 		{"GET /api/users", a.listUsers},

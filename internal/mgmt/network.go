@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -118,13 +119,42 @@ func rules(values []string) []netrules.Rule {
 	return out
 }
 
-// setNetwork stores changed network settings and has the data plane's
-// gates recompiled at once.
-func (a *API) setNetwork(ctx context.Context, reg meta.Registry, n meta.Network) error {
-	if err := a.db.Update(ctx, func(tx *meta.Tx) error { return tx.SetNetwork(ctx, reg.ID, n) }); err != nil {
-		return err
+// patchNetwork merges a PATCH into a registry's network settings as they
+// are when the transaction runs, so that concurrent PATCHes of different
+// fields both stand. A change is stored with its audit record, and the
+// data plane's gates are recompiled at once; a PATCH that changes nothing
+// stores and records nothing. It returns the settings now in force.
+func (a *API) patchNetwork(ctx context.Context, c *caller, reg meta.Registry, p *networkPatch) (meta.Network, error) {
+	var n meta.Network
+	changed := false
+	err := a.db.Update(ctx, func(tx *meta.Tx) error {
+		cur, err := tx.Registry(ctx, reg.Name)
+		if err == nil && cur.ID != reg.ID {
+			err = meta.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if n, err = applyNetwork(cur.Network, p); err != nil {
+			return err
+		}
+		changes := networkChanges(cur.Network, n)
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := tx.SetNetwork(ctx, reg.ID, n); err != nil {
+			return err
+		}
+		changed = true
+		return recordNetworkChange(ctx, tx, c, reg.ID, changes)
+	})
+	if errors.Is(err, meta.ErrNotFound) {
+		return n, notFound("registry %q not found", reg.Name)
 	}
-	return a.registriesChanged(ctx)
+	if err != nil || !changed {
+		return n, err
+	}
+	return n, a.registriesChanged(ctx)
 }
 
 // listServiceTags answers GET /api/serviceTags?location=L: the egress

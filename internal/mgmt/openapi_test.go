@@ -15,6 +15,8 @@ var contract = map[string][]string{
 	"/api/registries/{name}":                                    {"put", "get", "patch", "delete"},
 	"/api/registries/{name}/listCredentials":                    {"post"},
 	"/api/registries/{name}/regenerateCredential":               {"post"},
+	"/api/registries/{name}/networkDenials":                     {"get"},
+	"/api/registries/{name}/networkChanges":                     {"get"},
 	"/api/users":                                                {"get"},
 	"/api/users/{name}":                                         {"put", "get", "delete"},
 	"/api/users/{name}/resetPassword":                           {"post"},

@@ -167,12 +167,9 @@ func (a *API) updateRegistry(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	ctx := r.Context()
 	if p := body.Properties; p != nil && p.networkPatch.given() {
-		// Validate the network change before anything is stored.
-		n, err := applyNetwork(reg.Network, &p.networkPatch)
+		// Validated and stored before anything else is: a bad value changes nothing.
+		n, err := a.patchNetwork(ctx, c, reg, &p.networkPatch)
 		if err != nil {
-			return err
-		}
-		if err := a.setNetwork(ctx, reg, n); err != nil {
 			return err
 		}
 		reg.Network = n
