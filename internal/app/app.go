@@ -42,6 +42,7 @@ type Server struct {
 	db      *meta.DB
 	svc     *registry.Service
 	routes  *registryRoutes
+	audit   *denialAudit
 	tokens  *token.Service
 	ids     *identity.Service
 	handler http.Handler
@@ -77,7 +78,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		db.Close()
 		return nil, err
 	}
-	s.routes.onDenied = func(d netDenial) { m.denied(d.Registry, d.Reason) }
+	s.audit = newDenialAudit(db, log, m.reg)
+	s.routes.onDenied = func(d netDenial) {
+		m.denied(d.Registry, d.Reason)
+		s.audit.record(d)
+	}
 	seal, err := identity.LoadSealer(filepath.Join(cfg.DataDir, "master.key"))
 	if err != nil {
 		db.Close()
@@ -234,6 +239,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	go s.refreshKeys(ctx)
 	go s.routes.watch(ctx)
+	actx, stopAudit := context.WithCancel(context.Background())
+	audited := make(chan struct{})
+	go func() { defer close(audited); s.audit.run(actx) }()
 	if s.cfg.PprofListen != "" {
 		go servePprof(s.cfg.PprofListen, s.log)
 	}
@@ -274,6 +282,8 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); srv.Shutdown(sctx) }()
 	}
 	wg.Wait()
+	stopAudit() // after the listeners: the last requests' denials are written too
+	<-audited
 	return errors.Join(runErr, s.db.Close())
 }
 
