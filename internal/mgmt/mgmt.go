@@ -150,12 +150,14 @@ func (a *API) routes() {
 		{"POST /api/servicePrincipals", a.createServicePrincipal},
 		{"GET /api/servicePrincipals", a.listServicePrincipals},
 		{"GET /api/servicePrincipals/{appId}", a.showServicePrincipal},
+		{"PATCH /api/servicePrincipals/{appId}", a.updateServicePrincipal},
 		{"POST /api/servicePrincipals/{appId}/resetCredential", a.resetCredential},
 		{"DELETE /api/servicePrincipals/{appId}", a.deleteServicePrincipal},
 
 		{"PUT /api/identities/{name}", a.createIdentity},
 		{"GET /api/identities", a.listIdentities},
 		{"GET /api/identities/{name}", a.showIdentity},
+		{"PATCH /api/identities/{name}", a.updateIdentity},
 		{"DELETE /api/identities/{name}", a.deleteIdentity},
 
 		{"POST /api/roleAssignments", a.createRoleAssignment},

@@ -128,6 +128,9 @@ type spProps struct {
 	PrincipalID     string     `json:"principalId"`
 	SecretExpiresAt *time.Time `json:"secretExpiresAt"`
 	CreatedAt       time.Time  `json:"createdAt"`
+	// TrustedService says whether its tokens pass the network rules of
+	// registries that allow trusted services (see trusted.go).
+	TrustedService bool `json:"trustedService"`
 }
 
 func (a *API) spResource(ctx context.Context, p meta.Principal) (resource, error) {
@@ -135,7 +138,7 @@ func (a *API) spResource(ctx context.Context, p meta.Principal) (resource, error
 	if err != nil {
 		return resource{}, err
 	}
-	props := spProps{AppID: p.AppID, PrincipalID: p.ID, CreatedAt: p.CreatedAt}
+	props := spProps{AppID: p.AppID, PrincipalID: p.ID, CreatedAt: p.CreatedAt, TrustedService: p.Trusted}
 	for _, s := range secrets {
 		if props.SecretExpiresAt == nil || s.ExpiresAt.After(*props.SecretExpiresAt) {
 			props.SecretExpiresAt = &s.ExpiresAt
@@ -309,14 +312,15 @@ func (a *API) deleteServicePrincipal(w http.ResponseWriter, r *http.Request, c *
 // Managed identities (user-assigned).
 
 type identityProps struct {
-	PrincipalID string    `json:"principalId"`
-	ClientID    string    `json:"clientId"`
-	CreatedAt   time.Time `json:"createdAt"`
+	PrincipalID    string    `json:"principalId"`
+	ClientID       string    `json:"clientId"`
+	CreatedAt      time.Time `json:"createdAt"`
+	TrustedService bool      `json:"trustedService"`
 }
 
 func identityResource(p meta.Principal) resource {
 	return resource{ID: "/identities/" + p.Name, Name: p.Name, Type: "identities",
-		Properties: identityProps{PrincipalID: p.ID, ClientID: p.AppID, CreatedAt: p.CreatedAt}}
+		Properties: identityProps{PrincipalID: p.ID, ClientID: p.AppID, CreatedAt: p.CreatedAt, TrustedService: p.Trusted}}
 }
 
 func (a *API) managedIdentity(r *http.Request, c *caller, perm rbac.Permission) (meta.Principal, error) {

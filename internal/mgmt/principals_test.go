@@ -122,7 +122,7 @@ func TestServicePrincipals(t *testing.T) {
 
 	show := e.must(200, e.owner, "GET", "/api/servicePrincipals/"+appID, nil)
 	wantKeys(t, "service principal", show, "id", "name", "type", "properties")
-	wantKeys(t, "service principal properties", props(t, show), "appId", "principalId", "secretExpiresAt", "createdAt")
+	wantKeys(t, "service principal properties", props(t, show), "appId", "principalId", "secretExpiresAt", "createdAt", "trustedService")
 	if show["id"] != "/servicePrincipals/"+appID || show["name"] != "ci" || show["type"] != "servicePrincipals" ||
 		props(t, show)["appId"] != appID || props(t, show)["principalId"] != sp["principalId"] || props(t, show)["secretExpiresAt"] != sp["expiresAt"] {
 		t.Errorf("show %v", show)
@@ -201,7 +201,7 @@ func TestManagedIdentities(t *testing.T) {
 	m := e.must(201, e.owner, "PUT", "/api/identities/builder", `{}`)
 	wantKeys(t, "identity", m, "id", "name", "type", "properties")
 	p := props(t, m)
-	wantKeys(t, "identity properties", p, "principalId", "clientId", "createdAt")
+	wantKeys(t, "identity properties", p, "principalId", "clientId", "createdAt", "trustedService")
 	if m["id"] != "/identities/builder" || m["name"] != "builder" || m["type"] != "identities" || len(p["clientId"].(string)) != 36 || p["clientId"] == p["principalId"] {
 		t.Errorf("identity %v", m)
 	}

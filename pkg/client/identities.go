@@ -18,6 +18,17 @@ type ManagedIdentityProperties struct {
 	PrincipalID string    `json:"principalId"`
 	ClientID    string    `json:"clientId"`
 	CreatedAt   time.Time `json:"createdAt,omitzero"`
+	// TrustedService says whether the tokens issued to it pass the network
+	// rules of registries that allow trusted services.
+	TrustedService bool `json:"trustedService"`
+}
+
+// ManagedIdentityUpdate is what Identities.Update merges; nil fields are
+// left as they are.
+type ManagedIdentityUpdate struct {
+	// TrustedService marks it as a trusted service, or not; only an Owner
+	// at "/" may. Tokens issued before the change keep what they carry.
+	TrustedService *bool `json:"trustedService,omitempty"`
 }
 
 // Identities calls /api/identities.
@@ -45,6 +56,16 @@ func (i Identities) Get(ctx context.Context, name string) (ManagedIdentity, erro
 // List returns the user-assigned identities.
 func (i Identities) List(ctx context.Context) ([]ManagedIdentity, error) {
 	return getList[ManagedIdentity](ctx, i.c, "/api/identities")
+}
+
+// Update merges in into identity name's properties (PATCH).
+func (i Identities) Update(ctx context.Context, name string, in ManagedIdentityUpdate) (ManagedIdentity, error) {
+	body := struct {
+		Properties ManagedIdentityUpdate `json:"properties"`
+	}{in}
+	var out ManagedIdentity
+	err := i.c.Do(ctx, "PATCH", identityPath(name), body, &out)
+	return out, err
 }
 
 // Delete deletes identity name.

@@ -81,6 +81,18 @@ func TestResourceCalls(t *testing.T) {
 			"POST", "/api/servicePrincipals/a/resetCredential", `{"years":2}`, `{"appId":"a"}`, client.ServicePrincipalSecret{AppID: "a"}},
 		{"identity create", func(c *client.Client) (any, error) { return c.Identities().Create(ctx, "b") },
 			"PUT", "/api/identities/b", `{}`, `{"name":"b"}`, client.ManagedIdentity{Name: "b"}},
+		{"sp update", func(c *client.Client) (any, error) {
+			return c.ServicePrincipals().Update(ctx, "a", client.ServicePrincipalUpdate{TrustedService: &tru})
+		}, "PATCH", "/api/servicePrincipals/a", `{"properties":{"trustedService":true}}`, `{"name":"ci","properties":{"appId":"a","trustedService":true}}`,
+			client.ServicePrincipal{Name: "ci", Properties: client.ServicePrincipalProperties{AppID: "a", TrustedService: true}}},
+		{"sp update, untrusted", func(c *client.Client) (any, error) {
+			return c.ServicePrincipals().Update(ctx, "a", client.ServicePrincipalUpdate{TrustedService: new(bool)})
+		}, "PATCH", "/api/servicePrincipals/a", `{"properties":{"trustedService":false}}`, `{"name":"ci","properties":{"trustedService":false}}`,
+			client.ServicePrincipal{Name: "ci"}},
+		{"identity update", func(c *client.Client) (any, error) {
+			return c.Identities().Update(ctx, "b x", client.ManagedIdentityUpdate{TrustedService: &tru})
+		}, "PATCH", "/api/identities/b%20x", `{"properties":{"trustedService":true}}`, `{"name":"b x","properties":{"trustedService":true}}`,
+			client.ManagedIdentity{Name: "b x", Properties: client.ManagedIdentityProperties{TrustedService: true}}},
 		{"role assignment list", func(c *client.Client) (any, error) {
 			return c.RoleAssignments().List(ctx, client.RoleAssignmentFilter{Assignee: "alice", Scope: "/registries/r"})
 		}, "GET", "/api/roleAssignments?assignee=alice&scope=%2Fregistries%2Fr", "", `{"value":[]}`, []client.RoleAssignment{}},

@@ -20,6 +20,17 @@ type ServicePrincipalProperties struct {
 	PrincipalID     string    `json:"principalId"`
 	SecretExpiresAt time.Time `json:"secretExpiresAt,omitzero"`
 	CreatedAt       time.Time `json:"createdAt,omitzero"`
+	// TrustedService says whether the tokens issued to it pass the network
+	// rules of registries that allow trusted services.
+	TrustedService bool `json:"trustedService"`
+}
+
+// ServicePrincipalUpdate is what ServicePrincipals.Update merges; nil
+// fields are left as they are.
+type ServicePrincipalUpdate struct {
+	// TrustedService marks it as a trusted service, or not; only an Owner
+	// at "/" may. Tokens issued before the change keep what they carry.
+	TrustedService *bool `json:"trustedService,omitempty"`
 }
 
 // ServicePrincipalCreate is what ServicePrincipals.Create sends.
@@ -67,6 +78,17 @@ func (s ServicePrincipals) Get(ctx context.Context, appID string) (ServicePrinci
 // List returns the service principals.
 func (s ServicePrincipals) List(ctx context.Context) ([]ServicePrincipal, error) {
 	return getList[ServicePrincipal](ctx, s.c, "/api/servicePrincipals")
+}
+
+// Update merges in into the properties of the service principal of appID
+// (PATCH).
+func (s ServicePrincipals) Update(ctx context.Context, appID string, in ServicePrincipalUpdate) (ServicePrincipal, error) {
+	body := struct {
+		Properties ServicePrincipalUpdate `json:"properties"`
+	}{in}
+	var out ServicePrincipal
+	err := s.c.Do(ctx, "PATCH", spPath(appID), body, &out)
+	return out, err
 }
 
 // ResetCredential replaces the secrets of appID with a new one valid for

@@ -25,9 +25,10 @@ is assigned to. Give it roles with "berth role assignment create --assignee
 <principalId>".`,
 		Example: `  berth identity create -n builder
   berth role assignment create --assignee "$(berth identity show -n builder --query properties.principalId -o tsv)" \
-    --role AcrPush --scope /registries/blogbuildtest`,
+    --role AcrPush --scope /registries/blogbuildtest
+  berth identity update -n builder --trusted-service true`,
 	}
-	cmd.AddCommand(NewCmdCreate(f), NewCmdShow(f), NewCmdList(f), NewCmdDelete(f))
+	cmd.AddCommand(NewCmdCreate(f), NewCmdShow(f), NewCmdList(f), NewCmdUpdate(f), NewCmdDelete(f))
 	return cmd
 }
 
@@ -88,6 +89,49 @@ func NewCmdList(f *cmdutil.Factory) *cobra.Command {
 	}, func(ctx context.Context, c *client.Client) (any, error) {
 		return c.Identities().List(ctx)
 	})
+}
+
+// NewCmdUpdate returns `berth identity update`.
+func NewCmdUpdate(f *cmdutil.Factory) *cobra.Command {
+	var name string
+	var in client.ManagedIdentityUpdate
+	cmd := cmdutil.CallAndPrint(f, &cobra.Command{
+		Use:   "update -n NAME --trusted-service true|false",
+		Short: "Mark a user-assigned managed identity as a trusted service, or not",
+		Long: `Mark a user-assigned managed identity as a trusted service, or take the mark
+away, and print it.
+
+The tokens of a trusted service pass the network rules of every registry that
+allows trusted services (networkRuleBypassOptions AzureServices, the default;
+see "berth registry update --allow-trusted-services"): its public network
+access, default action and IP rules do not stop them. Its role assignments
+still decide what it may do there. Only an Owner at scope / may change the
+mark. A task's system-assigned identity cannot be marked: it has the tasks
+exception ("networkRuleBypassAllowedForTasks") instead.
+
+Tokens issued before a change keep what they carry until they expire; to
+cut an identity off at once, delete it.`,
+		Example: `  # Let the runs of tasks that use builder reach registries closed to public networks
+  berth identity update -n builder --trusted-service true
+
+  berth identity update -n builder --trusted-service false
+  berth identity show -n builder --query properties.trustedService -o tsv`,
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := nameGiven(&name)(cmd, args); err != nil {
+				return err
+			}
+			if in.TrustedService == nil {
+				return errors.New("nothing to update: give --trusted-service true or false")
+			}
+			return nil
+		},
+	}, func(ctx context.Context, c *client.Client) (any, error) {
+		return c.Identities().Update(ctx, name, in)
+	})
+	nameFlag(cmd, &name)
+	cmdutil.BoolVar(cmd, &in.TrustedService, "trusted-service",
+		"let its tokens pass the network rules of registries that allow trusted services, or not")
+	return cmd
 }
 
 // NewCmdDelete returns `berth identity delete`.

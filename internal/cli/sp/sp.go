@@ -20,12 +20,14 @@ API ("berth login --service-principal") and to registries (docker login with
 the appId as user name and the secret as password).`,
 		Example: `  berth sp create-for-rbac -n ci --role AcrPush --scopes /registries/blogbuildtest
   berth sp list -o table
-  berth sp credential reset --id 8a1c…`,
+  berth sp credential reset --id 8a1c…
+  berth sp update --id 8a1c… --trusted-service true`,
 	}
 	cmd.AddCommand(
 		NewCmdCreateForRBAC(f, nil),
 		NewCmdList(f),
 		NewCmdShow(f),
+		NewCmdUpdate(f),
 		NewCmdDelete(f),
 		NewCmdCredential(f),
 	)

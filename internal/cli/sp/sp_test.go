@@ -3,6 +3,7 @@ package sp
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -65,7 +66,7 @@ func TestCreateForRBAC(t *testing.T) {
 }
 
 const spJSON = `{"id":"/servicePrincipals/app-1","name":"ci","type":"servicePrincipals",
-"properties":{"appId":"app-1","principalId":"p-1","secretExpiresAt":"2027-01-02T03:04:05Z","createdAt":"2026-01-02T03:04:05Z"}}`
+"properties":{"appId":"app-1","principalId":"p-1","secretExpiresAt":"2027-01-02T03:04:05Z","createdAt":"2026-01-02T03:04:05Z","trustedService":false}}`
 
 func TestShowListDelete(t *testing.T) {
 	get := clitest.Stub{Method: "GET", Path: "/api/servicePrincipals/app-1", Reply: spJSON}
@@ -74,7 +75,7 @@ func TestShowListDelete(t *testing.T) {
 			{Name: "json", Args: []string{"--id", "app-1"}, Stubs: []clitest.Stub{get},
 				Out: "{\n  \"id\": \"/servicePrincipals/app-1\",\n  \"name\": \"ci\",\n  \"type\": \"servicePrincipals\",\n  \"properties\": {\n" +
 					"    \"appId\": \"app-1\",\n    \"principalId\": \"p-1\",\n    \"secretExpiresAt\": \"2027-01-02T03:04:05Z\",\n" +
-					"    \"createdAt\": \"2026-01-02T03:04:05Z\"\n  }\n}\n"},
+					"    \"createdAt\": \"2026-01-02T03:04:05Z\",\n    \"trustedService\": false\n  }\n}\n"},
 			{Name: "tsv", Args: []string{"--id", "app-1", "-o", "tsv"}, Stubs: []clitest.Stub{get},
 				Out: "/servicePrincipals/app-1\tci\tservicePrincipals\n"},
 			{Name: "query", Args: []string{"--id", "app-1", "--query", "properties.principalId", "-o", "tsv"}, Stubs: []clitest.Stub{get}, Out: "p-1\n"},
@@ -107,5 +108,26 @@ func TestCredentialReset(t *testing.T) {
 			Stubs: []clitest.Stub{{Method: "POST", Path: "/api/servicePrincipals/app-1/resetCredential", Body: `{"years":2}`, Reply: secretJSON}},
 			Out:   "app-1\tci\ts3cret\tberth\tp-1\t2027-01-02T03:04:05Z\n", ErrOut: credentialsWarning},
 		{Name: "negative years", Args: []string{"--id", "app-1", "--years", "-1"}, WantErr: "--years must be positive, not -1"},
+	})
+}
+
+func TestUpdate(t *testing.T) {
+	patch := func(body string, reply string) clitest.Stub {
+		return clitest.Stub{Method: "PATCH", Path: "/api/servicePrincipals/app-1", Body: body, Reply: reply}
+	}
+	trusted := strings.Replace(spJSON, `"trustedService":false`, `"trustedService":true`, 1)
+	clitest.RunCases(t, func(f *cmdutil.Factory) *cobra.Command { return NewCmdUpdate(f) }, []clitest.Case{
+		{Name: "mark, query", Args: []string{"--id", "app-1", "--trusted-service", "true", "--query", "properties.trustedService", "-o", "tsv"},
+			Stubs: []clitest.Stub{patch(`{"properties":{"trustedService":true}}`, trusted)}, Out: "true\n"},
+		{Name: "unmark, tsv", Args: []string{"--id", "app-1", "--trusted-service", "False", "-o", "tsv"},
+			Stubs: []clitest.Stub{patch(`{"properties":{"trustedService":false}}`, spJSON)}, Out: "/servicePrincipals/app-1\tci\tservicePrincipals\n"},
+		{Name: "not an owner", Args: []string{"--id", "app-1", "--trusted-service", "true"},
+			Stubs: []clitest.Stub{{Method: "PATCH", Path: "/api/servicePrincipals/app-1", Status: 403, Body: `{"properties":{"trustedService":true}}`,
+				Reply: `{"error":{"code":"AuthorizationFailed","message":"user \"carol\" may not mark identities as trusted services: that needs the role Owner at scope /"}}`}},
+			WantErr: `user "carol" may not mark identities as trusted services: that needs the role Owner at scope /`},
+		{Name: "nothing to update", Args: []string{"--id", "app-1"}, WantErr: "nothing to update: give --trusted-service true or false"},
+		{Name: "not a boolean", Args: []string{"--id", "app-1", "--trusted-service", "yes"},
+			WantErr: `invalid argument "yes" for "--trusted-service" flag: must be true or false`},
+		{Name: "id required", Args: []string{"--trusted-service", "true"}, WantErr: `required flag(s) "id" not set`},
 	})
 }
