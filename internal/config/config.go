@@ -10,11 +10,10 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/berth-project/berth/internal/netrules"
 )
 
 // Config is everything berth serve needs to start.
@@ -146,8 +145,10 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("logLevel %q: want debug, info, warn or error", c.LogLevel))
 	}
-	if _, err := netrules.ParseProxies(c.TrustedProxies); err != nil {
-		errs = append(errs, fmt.Errorf("trustedProxies: %v", err))
+	for i, p := range c.TrustedProxies {
+		if !validProxy(p) {
+			errs = append(errs, fmt.Errorf("trustedProxies[%d] %q: want an IP address or CIDR", i, p))
+		}
 	}
 	if c.ReloadInterval <= 0 || c.ReloadInterval > time.Second {
 		errs = append(errs, errors.New("reloadInterval: want more than 0 and at most 1s"))
@@ -164,4 +165,14 @@ func loopback(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// validProxy reports whether s is an IP address or CIDR.
+func validProxy(s string) bool {
+	s = strings.TrimSpace(s)
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	_, err := netip.ParsePrefix(s)
+	return err == nil
 }
