@@ -47,6 +47,8 @@ type Server struct {
 	ids     *identity.Service
 	handler http.Handler
 	servers []*http.Server
+	// endpoints are the listeners of approved private endpoints.
+	endpoints *endpointListeners
 }
 
 // New opens the stores under cfg.DataDir and prepares the handlers.
@@ -114,9 +116,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 	mux.Handle("/api/", mgmt.New(mgmt.Options{
 		Store: db, Identity: ids, Registries: s.svc, Tokens: s.tokens,
 		Region: cfg.Region, Domain: strings.ToLower(cfg.Domain), DefaultRegistry: cfg.DefaultRegistry,
-		RegistriesChanged: s.routes.reload, Log: log, Pools: pools(cfg),
+		RegistriesChanged: s.routes.reload, Log: log, Pools: pools(cfg), Listeners: listenerPolicy(cfg),
 	}))
 	s.handler = dataPlane(v2, acr, mux)
+	s.endpoints = newEndpointListeners(log, s.handler)
+	s.routes.onReload = append(s.routes.onReload, s.endpoints.reloaded)
+	s.endpoints.reloaded(ctx, s.routes.table.Load())
 	return s, nil
 }
 
@@ -247,13 +252,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
-		srv := &http.Server{
-			Handler:           s.handler,
-			ReadHeaderTimeout: 30 * time.Second,
-			IdleTimeout:       5 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-			TLSConfig:         tlsCfg,
-		}
+		srv := newHTTPServer(s.handler, tlsCfg, s.log)
 		s.servers = append(s.servers, srv)
 		go func(ln net.Listener) {
 			var err error
@@ -268,6 +267,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}(ln)
 		s.log.Info("listening", "addr", ln.Addr().String(), "tls", tlsCfg != nil)
 	}
+	s.endpoints.start(tlsCfg)
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -277,6 +277,8 @@ func (s *Server) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); s.endpoints.stop(sctx) }()
 	for _, srv := range s.servers {
 		wg.Add(1)
 		go func() { defer wg.Done(); srv.Shutdown(sctx) }()
@@ -285,6 +287,16 @@ func (s *Server) Run(ctx context.Context) error {
 	stopAudit() // after the listeners: the last requests' denials are written too
 	<-audited
 	return errors.Join(runErr, s.db.Close())
+}
+
+// listenerPolicy is where private endpoints may listen: by the rule of
+// the public listeners (config.Validate), and not where the server does.
+func listenerPolicy(cfg config.Config) mgmt.ListenerPolicy {
+	taken := append([]string(nil), cfg.Listen...)
+	if cfg.PprofListen != "" {
+		taken = append(taken, cfg.PprofListen)
+	}
+	return mgmt.ListenerPolicy{TLS: cfg.TLS.Cert != "", Insecure: cfg.Insecure, Taken: taken}
 }
 
 // pools are the configured public agent pools, as service tags see them.

@@ -36,6 +36,9 @@ type store interface {
 	ScopeMaps(ctx context.Context, registryID int64) ([]meta.ScopeMap, error)
 	RegistryToken(ctx context.Context, registryID int64, name string) (meta.RegistryToken, error)
 	RegistryTokens(ctx context.Context, registryID int64) ([]meta.RegistryToken, error)
+	PrivateEndpoints(ctx context.Context) ([]meta.PrivateEndpoint, error)
+	RegistryPrivateEndpoints(ctx context.Context, registryID int64) ([]meta.PrivateEndpoint, error)
+	PrivateEndpoint(ctx context.Context, registryID int64, name string) (meta.PrivateEndpoint, error)
 	NetworkDenials(ctx context.Context, registryID int64, since time.Time, n int) ([]meta.NetworkDenial, error)
 	NetworkChanges(ctx context.Context, registryID int64, since time.Time, n int) ([]meta.NetworkChange, error)
 	Update(ctx context.Context, fn func(tx *meta.Tx) error) error
@@ -78,6 +81,8 @@ type Options struct {
 	// Pools are the public agent pools, whose egress prefixes are the
 	// service tags.
 	Pools []netrules.Pool
+	// Listeners is where private endpoints may listen.
+	Listeners ListenerPolicy
 }
 
 // API serves /api/.
@@ -91,6 +96,8 @@ type API struct {
 	defName string
 	changed func(ctx context.Context) error
 	pools   []netrules.Pool
+	// listeners is where private endpoints may listen.
+	listeners ListenerPolicy
 	// changing serialises calls of changed: each reads the store after its
 	// own change, and a slower earlier call must not store an older table.
 	changing sync.Mutex
@@ -106,7 +113,7 @@ const maxBody = 1 << 20
 func New(o Options) *API {
 	a := &API{db: o.Store, ids: o.Identity, regs: o.Registries, tokens: o.Tokens,
 		region: o.Region, domain: o.Domain, defName: o.DefaultRegistry, changed: o.RegistriesChanged,
-		log: o.Log, now: time.Now, mux: http.NewServeMux(), pools: o.Pools}
+		log: o.Log, now: time.Now, mux: http.NewServeMux(), pools: o.Pools, listeners: o.Listeners}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -176,6 +183,13 @@ func (a *API) routes() {
 		{"PATCH /api/registries/{name}/tokens/{token}", a.updateToken},
 		{"POST /api/registries/{name}/tokens/{token}/generateCredentials", a.generateCredentials},
 		{"DELETE /api/registries/{name}/tokens/{token}", a.deleteToken},
+
+		{"PUT /api/registries/{name}/privateEndpointConnections/{pe}", a.createPrivateEndpoint},
+		{"GET /api/registries/{name}/privateEndpointConnections", a.listPrivateEndpoints},
+		{"GET /api/registries/{name}/privateEndpointConnections/{pe}", a.showPrivateEndpoint},
+		{"POST /api/registries/{name}/privateEndpointConnections/{pe}/approve", a.setEndpointState(meta.EndpointApproved)},
+		{"POST /api/registries/{name}/privateEndpointConnections/{pe}/reject", a.setEndpointState(meta.EndpointRejected)},
+		{"DELETE /api/registries/{name}/privateEndpointConnections/{pe}", a.deletePrivateEndpoint},
 	} {
 		a.mux.Handle(rt.pattern, a.authenticated(rt.h))
 	}

@@ -33,6 +33,11 @@ var contract = map[string][]string{
 	"/api/registries/{name}/tokens/{token}":                     {"put", "get", "patch", "delete"},
 	"/api/registries/{name}/tokens/{token}/generateCredentials": {"post"},
 	"/api/openapi.json":                                         {"get"},
+
+	"/api/registries/{name}/privateEndpointConnections":              {"get"},
+	"/api/registries/{name}/privateEndpointConnections/{pe}":         {"put", "get", "delete"},
+	"/api/registries/{name}/privateEndpointConnections/{pe}/approve": {"post"},
+	"/api/registries/{name}/privateEndpointConnections/{pe}/reject":  {"post"},
 }
 
 func TestOpenAPI(t *testing.T) {
@@ -76,7 +81,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	// Every operation the document names is served: without a token it is
 	// refused with 401, never unknown.
-	fill := strings.NewReplacer("{name}", "default", "{appId}", "x", "{id}", "x", "{map}", "x", "{token}", "x")
+	fill := strings.NewReplacer("{name}", "default", "{appId}", "x", "{id}", "x", "{map}", "x", "{token}", "x", "{pe}", "x")
 	for path, ops := range doc.Paths {
 		if _, ok := contract[path]; !ok {
 			t.Errorf("the document has %s, which the contract does not", path)

@@ -21,6 +21,8 @@ type registryProps struct {
 	AnonymousPull     bool      `json:"anonymousPullEnabled"`
 	CreatedAt         time.Time `json:"createdAt"`
 	ProvisioningState string    `json:"provisioningState"`
+	// PrivateEndpointConnections are never null: [] when there are none.
+	PrivateEndpointConnections []resource `json:"privateEndpointConnections"`
 }
 
 // registryResource reads what a registry's answer shows beyond its record.
@@ -29,9 +31,14 @@ func (a *API) registryResource(ctx context.Context, reg meta.Registry) (resource
 	if err != nil {
 		return resource{}, err
 	}
+	eps, err := a.endpointResources(ctx, reg)
+	if err != nil {
+		return resource{}, err
+	}
 	return resource{ID: "/registries/" + reg.Name, Name: reg.Name, Type: "registries", Location: reg.Location,
 		Properties: registryProps{LoginServer: registry.LoginServer(reg, a.domain), AdminUserEnabled: admin.Enabled,
-			networkProps: showNetwork(reg.Network), AnonymousPull: reg.AnonymousPull, CreatedAt: reg.CreatedAt, ProvisioningState: "Succeeded"}}, nil
+			networkProps: showNetwork(reg.Network), AnonymousPull: reg.AnonymousPull, CreatedAt: reg.CreatedAt, ProvisioningState: "Succeeded",
+			PrivateEndpointConnections: eps}}, nil
 }
 
 // registry looks up the registry a path names.

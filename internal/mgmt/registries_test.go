@@ -19,7 +19,7 @@ func TestRegistryLifecycle(t *testing.T) {
 		t.Errorf("registry %v", m)
 	}
 	p := props(t, m)
-	wantKeys(t, "registry properties", p, "loginServer", "adminUserEnabled", "anonymousPullEnabled", "createdAt", "provisioningState", "publicNetworkAccess", "networkRuleSet", "networkRuleBypassOptions", "networkRuleBypassAllowedForTasks")
+	wantKeys(t, "registry properties", p, "loginServer", "adminUserEnabled", "anonymousPullEnabled", "createdAt", "provisioningState", "publicNetworkAccess", "networkRuleSet", "networkRuleBypassOptions", "networkRuleBypassAllowedForTasks", "privateEndpointConnections")
 	if p["loginServer"] != "127.0.3.1:5000" || p["adminUserEnabled"] != false || p["provisioningState"] != "Succeeded" {
 		t.Errorf("properties %v", p)
 	}
