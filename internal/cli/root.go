@@ -24,6 +24,7 @@ import (
 	"github.com/berth-project/berth/internal/cli/identitycmd"
 	"github.com/berth-project/berth/internal/cli/network"
 	"github.com/berth-project/berth/internal/cli/networkrule"
+	"github.com/berth-project/berth/internal/cli/privateendpoint"
 	"github.com/berth-project/berth/internal/cli/registrycmd"
 	"github.com/berth-project/berth/internal/cli/resource"
 	"github.com/berth-project/berth/internal/cli/role"
@@ -73,6 +74,7 @@ listening on 127.0.0.1:5000):
 		registrycmd.NewCmdRegistry(f),
 		networkrule.NewCmdNetworkRule(f),
 		network.NewCmdNetwork(f),
+		privateendpoint.NewCmdPrivateEndpoint(f),
 		resource.NewCmdResource(f),
 		sp.NewCmdSP(f),
 		identitycmd.NewCmdIdentity(f),

@@ -28,6 +28,9 @@ type RegistryProperties struct {
 	NetworkRuleSet                   *NetworkRuleSet `json:"networkRuleSet,omitempty"`
 	NetworkRuleBypassOptions         string          `json:"networkRuleBypassOptions,omitempty"` // "AzureServices" or "None"
 	NetworkRuleBypassAllowedForTasks bool            `json:"networkRuleBypassAllowedForTasks"`
+
+	// PrivateEndpointConnections are the registry's private endpoints.
+	PrivateEndpointConnections []PrivateEndpointConnection `json:"privateEndpointConnections,omitempty"`
 }
 
 // NetworkRuleSet is what a registry lets through when its public network
