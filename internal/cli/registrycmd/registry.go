@@ -1,8 +1,9 @@
 // Package registrycmd holds `berth registry …`: create, show, list, update
 // and delete registries, show and renew the admin user's passwords, and
 // `registry login`, which turns the identity token of `berth login` into a
-// registry refresh token for docker-compatible clients. It reaches the
-// server only through pkg/client.
+// registry refresh token for docker-compatible clients; and list-denials
+// and list-changes, the audit of a registry's network perimeter. It
+// reaches the server only through pkg/client.
 package registrycmd
 
 import (
@@ -17,7 +18,8 @@ func NewCmdRegistry(f *cmdutil.Factory) *cobra.Command {
 		Use:   "registry",
 		Short: "Manage registries, their admin user, and log in to them",
 		Long: `Manage registries: create, show, list, update and delete them, show and renew
-the admin user's passwords, and log docker-compatible clients in to them.
+the admin user's passwords, log docker-compatible clients in to them, and
+read the audit of their network perimeter (list-denials, list-changes).
 
 Commands that work on one registry take -n/--name, or use defaults.registry
 ("berth config set defaults.registry=NAME") when it is absent.`,
@@ -33,6 +35,8 @@ Commands that work on one registry take -n/--name, or use defaults.registry
 		NewCmdDelete(f),
 		NewCmdCredential(f),
 		NewCmdLogin(f, nil),
+		NewCmdListDenials(f),
+		NewCmdListChanges(f),
 	)
 	return cmd
 }
