@@ -82,6 +82,10 @@ func Run(t *testing.T, open func(t *testing.T) *meta.DB) {
 		{"PruneNetworkDenials", testPruneNetworkDenials},
 		{"NetworkChanges", testNetworkChanges},
 		{"NetworkAuditGoesWithRegistry", testNetworkAuditGoesWithRegistry},
+		// privateendpoints.go
+		{"PrivateEndpoints", testPrivateEndpoints},
+		{"PrivateEndpointConflict", testPrivateEndpointConflict},
+		{"PrivateEndpointsGoWithRegistry", testPrivateEndpointsGoWithRegistry},
 		// db.go: transactions
 		{"Ping", testPing},
 		{"UpdateErrorUndoesAll", testUpdateErrorUndoesAll},
