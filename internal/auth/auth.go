@@ -66,6 +66,7 @@ const (
 type principalRights struct {
 	exists      bool
 	kind        string
+	bypass      string // token.Bypass* the principal may use now
 	assignments []rbac.Assignment
 }
 
@@ -103,7 +104,7 @@ func (s *Service) rightsOf(ctx context.Context, principalID string) (principalRi
 		if err != nil {
 			return r, err
 		}
-		r = principalRights{exists: true, kind: p.Kind}
+		r = principalRights{exists: true, kind: p.Kind, bypass: PrincipalClaims(p).Bypass}
 		for _, a := range as {
 			role, err1 := rbac.ParseRole(a.Role)
 			scope, err2 := rbac.ParseScope(a.Scope)
@@ -263,6 +264,11 @@ func (s *Service) checkCredentials(ctx context.Context, reg registry.Registry, r
 			return nil, claims, err
 		}
 		g, err := s.grantOfClaims(ctx, reg, claims)
+		if err == nil {
+			// A renewed token carries the bypass the principal has now, not
+			// the one it had when the refresh token was minted.
+			claims.Bypass, err = s.currentBypass(ctx, claims)
+		}
 		return g, claims, err
 	}
 	if user == reg.Name {
@@ -424,4 +430,16 @@ func tokenProblem(err error) string {
 		return "not valid yet"
 	}
 	return "malformed or not signed by this server"
+}
+
+// currentBypass is the network bypass the principal of c may use now:
+// none for admin users, registry tokens and anonymous callers, and for
+// principals what their record says at this moment.
+func (s *Service) currentBypass(ctx context.Context, c token.Claims) (string, error) {
+	switch c.PrincipalKind {
+	case token.PrincipalAdmin, token.PrincipalToken, token.PrincipalAnonymous:
+		return "", nil
+	}
+	r, err := s.rightsOf(ctx, c.Subject)
+	return r.bypass, err
 }

@@ -123,10 +123,14 @@ func (a *TokenAPI) exchange(w http.ResponseWriter, r *http.Request, reg registry
 	if _, err := a.s.principalGrant(r.Context(), id.Subject); err != nil {
 		return err
 	}
+	bypass, err := a.s.currentBypass(r.Context(), id)
+	if err != nil {
+		return err
+	}
 	refresh, err := a.s.tokens.Issue(token.Claims{
 		Subject: id.Subject, Audience: Audience(reg, r), Kind: token.KindRefresh,
 		PrincipalKind: id.PrincipalKind, PrincipalName: id.PrincipalName, RunID: id.RunID, GrantType: "exchange", Registry: reg.Name,
-		Bypass: id.Bypass,
+		Bypass: bypass,
 	})
 	if err != nil {
 		return err

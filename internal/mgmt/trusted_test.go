@@ -2,6 +2,8 @@ package mgmt_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/url"
 	"testing"
 )
 
@@ -169,5 +171,44 @@ func TestTrustedServiceTokens(t *testing.T) {
 	e.must(200, e.owner, "PATCH", "/api/registries/default", `{"properties":{"networkRuleBypassOptions":"None"}}`)
 	if status, _ := e.data(dp{path: "/v2/", bearer: trusted}); status != 403 {
 		t.Errorf("trusted token with bypass None: %d, want 403", status)
+	}
+}
+
+// TestTrustedServiceRenewal checks that tokens minted from an older token
+// take the mark the principal has now: a refresh token obtained while
+// trusted still passes for itself, but what it renews into does not.
+func TestTrustedServiceRenewal(t *testing.T) {
+	e := newEnv(t)
+	sp := e.must(201, e.owner, "POST", "/api/servicePrincipals", `{"name":"importer","role":"AcrPull","scopes":["/registries/default"]}`)
+	appID, secret := sp["appId"].(string), sp["password"].(string)
+	path := "/api/servicePrincipals/" + appID
+	e.must(200, e.owner, "PATCH", path, `{"properties":{"trustedService":true}}`)
+	renew := func(user, pass string) (int, string, string) {
+		status, b := e.data(dp{path: "/oauth2/token?offline_token=true&service=" + url.QueryEscape(e.host()) + "&scope=repository:app:pull", user: user, pass: pass})
+		var out struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+		}
+		json.Unmarshal(b, &out)
+		return status, out.AccessToken, out.RefreshToken
+	}
+	_, _, refresh := renew(appID, secret)
+	if refresh == "" {
+		t.Fatal("no refresh token")
+	}
+	e.must(200, e.owner, "PATCH", path, `{"properties":{"trustedService":false}}`)
+	e.must(200, e.owner, "PATCH", "/api/registries/default", `{"properties":{"publicNetworkAccess":"Disabled"}}`)
+
+	// The old refresh token still carries the mark, so its renewal passes the gate...
+	status, access, renewed := renew("00000000-0000-0000-0000-000000000000", refresh)
+	if status != 200 {
+		t.Fatalf("renewal with the refresh token minted while trusted: %d, want 200", status)
+	}
+	// ...but the tokens it renews into carry the mark of now: none.
+	if status, body := e.data(dp{path: "/v2/", bearer: access}); status != 403 {
+		t.Errorf("access token renewed after the mark was taken away: %d, want 403: %s", status, body)
+	}
+	if status, _, _ := renew("00000000-0000-0000-0000-000000000000", renewed); status != 403 {
+		t.Errorf("renewing the renewed refresh token: %d, want 403", status)
 	}
 }
