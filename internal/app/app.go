@@ -97,6 +97,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		return nil, fmt.Errorf("token signing keys: %w", err)
 	}
 	authn := auth.New(ids, s.tokens, db)
+	authn.SetRealmHost(endpointHost)
 	s.routes.bypass = authn.BypassIdentity
 	pipeline := dataplane.New(authn, s.routes.resolve, log, m.observe).WithGate(s.routes)
 	v2 := pipeline.Handler(distribution.New(s.svc))

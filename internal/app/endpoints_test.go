@@ -143,8 +143,9 @@ func TestPrivateEndpointLifecycle(t *testing.T) {
 	keepAlive := &http.Client{Transport: &http.Transport{}}
 	defer keepAlive.CloseIdleConnections()
 	status, _, h := getWith(t, keepAlive, "http://"+pe+"/v2/", "")
-	if status != 401 || !strings.Contains(h.Get("WWW-Authenticate"), `service="`+teamPub+`"`) {
-		t.Fatalf("GET /v2/ on the endpoint: %d %q, want 401 for teamone", status, h.Get("WWW-Authenticate"))
+	// The client is sent to the endpoint for its token, for teamone's login server.
+	if want := `Bearer realm="http://` + pe + `/oauth2/token",service="` + teamPub + `"`; status != 401 || h.Get("WWW-Authenticate") != want {
+		t.Fatalf("GET /v2/ on the endpoint: %d %q, want 401 %s", status, h.Get("WWW-Authenticate"), want)
 	}
 	// The Host header of another registry does not lead elsewhere.
 	if status, _, h := getWith(t, http.DefaultClient, "http://"+pe+"/v2/", pub); status != 401 ||
@@ -174,6 +175,31 @@ func TestPrivateEndpointLifecycle(t *testing.T) {
 	}
 	if status, _, _ := getWith(t, keepAlive, "http://"+pe+"/v2/", ""); status != 401 {
 		t.Errorf("private endpoint with public access disabled: %d, want 401", status)
+	}
+	// The whole token flow works there: a token from the endpoint, then a call.
+	req, _ := http.NewRequest("GET", "http://"+pe+"/oauth2/token?service="+url.QueryEscape(teamPub)+"&scope=registry:catalog:*", nil)
+	req.SetBasicAuth(app.AdminUser, "pw")
+	resp, err := keepAlive.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token on the endpoint: %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", "http://"+pe+"/v2/_catalog", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if resp, err = keepAlive.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != `{"repositories":[]}` {
+		t.Errorf("catalog on the endpoint with a token from it: %d %s", resp.StatusCode, b)
 	}
 	// Another registry keeps its public access.
 	if status, _, _ := getWith(t, http.DefaultClient, "http://"+pub+"/v2/", ""); status != 401 {

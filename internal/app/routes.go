@@ -165,6 +165,14 @@ func endpointOf(r *http.Request) (int64, bool) {
 	return id, ok
 }
 
+// endpointHost is the host a request on a private endpoint reached it
+// by: where its client gets tokens, since the registry's login server may
+// refuse that client.
+func endpointHost(r *http.Request) (string, bool) {
+	_, ok := endpointOf(r)
+	return r.Host, ok
+}
+
 // resolve names the registry of a request. A request on a private endpoint
 // reaches only that endpoint's registry, and only while it is approved.
 func (rr *registryRoutes) resolve(r *http.Request) (registry.Registry, bool) {

@@ -54,6 +54,10 @@ type Service struct {
 	recheck   time.Duration
 
 	limit *failureLimiter
+
+	// realmHost names, for a request that must not be sent to its login
+	// server for a token, the host to send it to instead (nil: none is).
+	realmHost func(r *http.Request) (string, bool)
 }
 
 // Password guessing limits: this many failed checks per client address or
@@ -77,6 +81,14 @@ func New(ids *identity.Service, tokens *token.Service, db store) *Service {
 	ids.OnChange(s.Invalidate)
 	return s
 }
+
+// SetRealmHost makes challenges send a client for its token to the host
+// f names, when it names one, rather than to the login server. Requests
+// on a private endpoint need it: the login server may refuse their client
+// (public access disabled), and the endpoint serves /oauth2/token too. The
+// service, and with it the tokens' audience, stays the login server. Call
+// it before serving.
+func (s *Service) SetRealmHost(f func(r *http.Request) (string, bool)) { s.realmHost = f }
 
 // Invalidate drops every cached right at once.
 func (s *Service) Invalidate() {
@@ -213,6 +225,12 @@ func (s *Service) Challenge(reg registry.Registry, r *http.Request, want datapla
 		scheme = "https"
 	}
 	aud := Audience(reg, r)
+	realm := scheme + "://" + aud + "/oauth2/token"
+	if s.realmHost != nil {
+		if h, ok := s.realmHost(r); ok {
+			realm = scheme + "://" + h + "/oauth2/token"
+		}
+	}
 	var scope string
 	switch want.Action {
 	case "":
@@ -224,9 +242,9 @@ func (s *Service) Challenge(reg registry.Registry, r *http.Request, want datapla
 		scope = "repository:" + want.Repository + ":" + want.Action
 	}
 	if scope == "" {
-		return token.Challenge(scheme+"://"+aud+"/oauth2/token", aud)
+		return token.Challenge(realm, aud)
 	}
-	return token.Challenge(scheme+"://"+aud+"/oauth2/token", aud, scope)
+	return token.Challenge(realm, aud, scope)
 }
 
 // SetClock replaces the clock of rate limits and caches (tests).
