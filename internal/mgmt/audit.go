@@ -197,6 +197,24 @@ func networkChanges(old, new meta.Network) map[string]any {
 	return out
 }
 
+// endpointChange describes a private endpoint connection whose state went
+// from one to another ("" for none: created, deleted), with the address it
+// listens on.
+func endpointChange(e meta.PrivateEndpoint, from, to string) map[string]any {
+	v := struct {
+		From    any    `json:"from"`
+		To      any    `json:"to"`
+		Address string `json:"address"`
+	}{Address: e.Address}
+	if from != "" {
+		v.From = from
+	}
+	if to != "" {
+		v.To = to
+	}
+	return map[string]any{"privateEndpointConnections/" + e.Name: v}
+}
+
 // recordNetworkChange writes, in tx, that the caller changed registry
 // reg's network settings as changes describes. Call it in the transaction
 // of the change itself, so that the record and the change stand or fall

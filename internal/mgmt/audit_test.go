@@ -175,3 +175,32 @@ func TestNetworkAuditQueries(t *testing.T) {
 		})
 	}
 }
+
+// Private endpoint connections are part of the perimeter: their creation,
+// each change of state, and their deletion are recorded; a decision that
+// leaves the state as it was is not.
+func TestPrivateEndpointChangesRecorded(t *testing.T) {
+	e := newEnv(t)
+	const pe = "/api/registries/default/privateEndpointConnections/pe1"
+	e.must(201, e.owner, "PUT", pe, `{"properties":{"address":"127.0.4.1:5001"}}`)
+	e.must(200, e.owner, "POST", pe+"/approve", nil)
+	e.must(200, e.owner, "POST", pe+"/approve", `{"description":"only the description"}`)
+	e.must(200, e.owner, "POST", pe+"/reject", nil)
+	e.must(204, e.owner, "DELETE", pe, nil)
+	if r := e.call(e.owner, "POST", pe+"/approve", nil); r.status != 404 {
+		t.Errorf("approve a deleted endpoint: %d", r.status)
+	}
+	var got []string
+	for _, c := range e.changeList(e.owner, "default", "") {
+		got = append(got, compact(t, c["changes"])+" | "+c["summary"].(string)+" | "+c["principalName"].(string))
+	}
+	want := []string{
+		`{"privateEndpointConnections/pe1":{"address":"127.0.4.1:5001","from":"Rejected","to":null}} | privateEndpointConnections/pe1: Rejected -> none | admin`,
+		`{"privateEndpointConnections/pe1":{"address":"127.0.4.1:5001","from":"Approved","to":"Rejected"}} | privateEndpointConnections/pe1: Approved -> Rejected | admin`,
+		`{"privateEndpointConnections/pe1":{"address":"127.0.4.1:5001","from":"Pending","to":"Approved"}} | privateEndpointConnections/pe1: Pending -> Approved | admin`,
+		`{"privateEndpointConnections/pe1":{"address":"127.0.4.1:5001","from":null,"to":"Pending"}} | privateEndpointConnections/pe1: none -> Pending | admin`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("changes\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -203,7 +203,12 @@ func (a *API) createPrivateEndpoint(w http.ResponseWriter, r *http.Request, c *c
 	}
 	e := meta.PrivateEndpoint{RegistryID: reg.ID, Registry: reg.Name, Name: name, Address: addr,
 		State: meta.EndpointPending, Description: body.Properties.Description}
-	err = a.db.Update(ctx, func(tx *meta.Tx) error { return tx.CreatePrivateEndpoint(ctx, &e) })
+	err = a.db.Update(ctx, func(tx *meta.Tx) error {
+		if err := tx.CreatePrivateEndpoint(ctx, &e); err != nil {
+			return err
+		}
+		return recordNetworkChange(ctx, tx, c, reg.ID, endpointChange(e, "", e.State))
+	})
 	if errors.Is(err, meta.ErrConflict) {
 		return conflict("private endpoint connection %q of registry %q, or another at %s, already exists", name, reg.Name, addr)
 	}
@@ -269,7 +274,22 @@ func (a *API) setEndpointState(state string) handlerFunc {
 			}
 			e.Description = *body.Description
 		}
-		err = a.db.Update(ctx, func(tx *meta.Tx) error { return tx.SetPrivateEndpointState(ctx, e.ID, state, e.Description) })
+		err = a.db.Update(ctx, func(tx *meta.Tx) error {
+			was, err := tx.PrivateEndpoint(ctx, reg.ID, e.Name)
+			if err == nil && was.ID != e.ID {
+				err = meta.ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			if err := tx.SetPrivateEndpointState(ctx, e.ID, state, e.Description); err != nil {
+				return err
+			}
+			if was.State == state { // only the description changed
+				return nil
+			}
+			return recordNetworkChange(ctx, tx, c, reg.ID, endpointChange(e, was.State, state))
+		})
 		if errors.Is(err, meta.ErrNotFound) {
 			return notFound("private endpoint connection %q of registry %q not found", e.Name, reg.Name)
 		}
@@ -294,7 +314,19 @@ func (a *API) deletePrivateEndpoint(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	err = a.db.Update(ctx, func(tx *meta.Tx) error { return tx.DeletePrivateEndpoint(ctx, e.ID) })
+	err = a.db.Update(ctx, func(tx *meta.Tx) error {
+		was, err := tx.PrivateEndpoint(ctx, reg.ID, e.Name)
+		if err == nil && was.ID != e.ID {
+			err = meta.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.DeletePrivateEndpoint(ctx, e.ID); err != nil {
+			return err
+		}
+		return recordNetworkChange(ctx, tx, c, reg.ID, endpointChange(was, was.State, ""))
+	})
 	if errors.Is(err, meta.ErrNotFound) {
 		return notFound("private endpoint connection %q of registry %q not found", e.Name, reg.Name)
 	}

@@ -51,10 +51,11 @@ func NewCmdListChanges(f *cmdutil.Factory) *cobra.Command {
 	var q client.AuditQuery
 	cmd := cmdutil.CallAndPrint(f, &cobra.Command{
 		Use:   "list-changes [-n NAME] [--since DURATION] [--top N]",
-		Short: "List who changed the registry's network settings, what and when",
+		Short: "List who changed the registry's network perimeter, what and when",
 		Long: `List the changes of the registry's network settings (public network access,
-default action, IP rules, bypass options), newest first: when, who (the
-principal's name, id and type), and what: "changes" gives each property
+default action, IP rules, bypass options) and of its private endpoint
+connections (created, approved, rejected, deleted), newest first: when, who
+(the principal's name, id and type), and what: "changes" gives each property
 changed with its old and new value ("from", "to"), or, for the IP rules,
 the rules added and removed; "summary" says the same in one line. A request
 that left every setting as it was is not recorded.
