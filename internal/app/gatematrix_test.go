@@ -42,15 +42,19 @@ func (p gatePolicy) json() string {
 
 // allowed is ARCHITECTURE §4 step 3 written out again, independently of
 // netrules, as the oracle of the matrix.
-func (p gatePolicy) allowed(clientIP string, id identityCase) bool {
+func (p gatePolicy) allowed(privateEndpoint bool, clientIP string, id identityCase) bool {
+	if privateEndpoint {
+		return true
+	}
 	if p.public && (p.defaultAllow || p.rule && clientIP == "127.0.0.1") {
 		return true
 	}
 	return id.bypass == "trusted" && p.trusted || id.bypass == "task" && p.tasks
 }
 
-// TestNetworkGateMatrix drives the gate over real sockets: three client
-// addresses × public access × default action × an IP rule present or not ×
+// TestNetworkGateMatrix drives the gate over real sockets: the public
+// listener and an approved private endpoint × three client addresses ×
+// public access × default action × an IP rule present or not ×
 // trusted-services bypass × tasks bypass × every identity kind, each an
 // unauthenticated or token-bearing GET /v2/.
 func TestNetworkGateMatrix(t *testing.T) {
@@ -61,6 +65,10 @@ func TestNetworkGateMatrix(t *testing.T) {
 	srv := startServer(t, cfg)
 	m := newMatrixEnv(t, srv, addr)
 	ids := m.identities()
+	pe := freePort(t, "127.0.2.1")
+	m.api("PUT", "/api/registries/default/privateEndpointConnections/pe1", `{"properties":{"address":"`+pe+`"}}`, nil)
+	m.api("POST", "/api/registries/default/privateEndpointConnections/pe1/approve", ``, nil)
+	waitFor(t, "the private endpoint listens", func() bool { return !refused(pe) })
 
 	clients := []string{"127.0.0.1", "127.0.1.10", "127.0.9.9"}
 	cases := 0
@@ -71,10 +79,12 @@ func TestNetworkGateMatrix(t *testing.T) {
 					for _, tasks := range []bool{true, false} {
 						p := gatePolicy{public, defaultAllow, rule, trusted, tasks}
 						m.patch(p.json())
-						for _, ip := range clients {
-							for _, id := range ids {
-								cases++
-								m.check(p, ip, id)
+						for _, listener := range []string{addr, pe} {
+							for _, ip := range clients {
+								for _, id := range ids {
+									cases++
+									m.check(p, listener, ip, id)
+								}
 							}
 						}
 					}
@@ -254,9 +264,13 @@ func (m *matrixEnv) identities() []identityCase {
 // check makes one request and compares it with the oracle: a denied
 // request gets 403 with the exact body; an allowed one is authenticated
 // (200) or challenged (401) as for any registry.
-func (m *matrixEnv) check(p gatePolicy, ip string, id identityCase) {
+func (m *matrixEnv) check(p gatePolicy, listener, ip string, id identityCase) {
 	m.t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+m.addr+"/v2/", nil)
+	req, _ := http.NewRequest("GET", "http://"+listener+"/v2/", nil)
+	// The registry has no login server of its own, so its tokens' audience
+	// is the host they were asked for; on the private endpoint the Host
+	// header picks no registry, the endpoint does.
+	req.Host = m.addr
 	if id.header != "" {
 		req.Header.Set("Authorization", id.header)
 	}
@@ -266,8 +280,9 @@ func (m *matrixEnv) check(p gatePolicy, ip string, id identityCase) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	name := fmt.Sprintf("%+v from %s as %s", p, ip, id.name)
-	if !p.allowed(ip, id) {
+	pe := listener != m.addr
+	name := fmt.Sprintf("%+v on %s from %s as %s", p, listener, ip, id.name)
+	if !p.allowed(pe, ip, id) {
 		want := `{"errors":[{"code":"DENIED","message":"client with IP '` + ip + `' is not allowed access. Refer docs/network.md to grant access."}]}`
 		if resp.StatusCode != 403 || strings.TrimSpace(string(b)) != want {
 			m.t.Errorf("%s: %d %s, want 403 %s", name, resp.StatusCode, b, want)
