@@ -164,6 +164,15 @@ func TestNetworkGate(t *testing.T) {
 		t.Errorf("refused changes changed the settings:\n%s\n%s", before, after)
 	}
 
+	// Stray whitespace is trimmed, a CIDR is masked, a rule given twice is
+	// kept once, and overlapping rules are both kept (the gate merges them).
+	if status, body := e.patch(`{"networkRuleSet":{"ipRules":[{"value":" 10.1.2.3/24 "},{"value":"10.1.2.0/24"},{"value":"10.1.2.5"},{"value":"127.0.0.1"}]}}`); status != 200 {
+		t.Fatalf("overlapping rules: %d %s", status, body)
+	}
+	if got := fmt.Sprint(e.network()["networkRuleSet"]); got != "map[defaultAction:Deny ipRules:[map[action:Allow value:10.1.2.0/24] map[action:Allow value:10.1.2.5] map[action:Allow value:127.0.0.1]]]" {
+		t.Errorf("normalised rules: %s", got)
+	}
+
 	// No public access at all: even the allowed address is refused.
 	if status, body := e.patch(`{"publicNetworkAccess":"Disabled"}`); status != 200 {
 		t.Fatalf("disable public access: %d %s", status, body)
