@@ -214,4 +214,3 @@ func (c *Client) pushBlob(ctx context.Context, ref Reference, d oci.Descriptor, 
 	}
 	return nil
 }
-
