@@ -1,0 +1,70 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path"
+	"sort"
+)
+
+// Buildctl is the Engine that drives a buildkitd through its buildctl
+// command: the Dockerfile frontend, base images from OCI layout stores as
+// named contexts, and the result written as an OCI layout directory, so
+// BuildKit never talks to a registry.
+type Buildctl struct {
+	Path string // the buildctl binary
+	Addr string // the daemon, such as unix:///run/berth/buildkitd.sock
+}
+
+// Build runs one build, streaming BuildKit's plain progress to log.
+func (b Buildctl) Build(ctx context.Context, req BuildRequest, log io.Writer) error {
+	cmd := exec.CommandContext(ctx, b.Path, b.args(req)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.WaitDelay = 0
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("buildctl: %w", err)
+	}
+	return nil
+}
+
+func (b Buildctl) args(req BuildRequest) []string {
+	dockerfileDir := path.Join(req.ContextDir, path.Dir(req.Dockerfile))
+	args := []string{"--addr", b.Addr, "build", "--progress", "plain",
+		"--frontend", "dockerfile.v0",
+		"--local", "context=" + req.ContextDir,
+		"--local", "dockerfile=" + dockerfileDir,
+		"--opt", "filename=" + path.Base(req.Dockerfile),
+		"--output", "type=oci,tar=false,dest=" + req.OutputDir,
+	}
+	if req.Platform != "" {
+		args = append(args, "--opt", "platform="+req.Platform)
+	}
+	if req.Target != "" {
+		args = append(args, "--opt", "target="+req.Target)
+	}
+	for _, k := range sortedKeys(req.BuildArgs) {
+		args = append(args, "--opt", "build-arg:"+k+"="+req.BuildArgs[k])
+	}
+	for _, k := range sortedKeys(req.NamedContexts) {
+		args = append(args, "--opt", "context:"+k+"="+req.NamedContexts[k])
+	}
+	for _, k := range sortedKeys(req.Stores) {
+		args = append(args, "--oci-layout", k+"="+req.Stores[k])
+	}
+	return args
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+

@@ -1,0 +1,153 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// runLog writes the lines of a run's log, each stamped with the time as
+// the managed registry's runs print it.
+type runLog struct {
+	w   io.Writer
+	now func() time.Time
+}
+
+func (l *runLog) printf(format string, args ...any) {
+	fmt.Fprintf(l.w, "%s %s\n", l.now().UTC().Format("2006/01/02 15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// dependencies writes the dependency report at the end of the log.
+func (l *runLog) dependencies(deps []Dependency) {
+	if len(deps) == 0 {
+		return
+	}
+	l.printf("The following dependencies were found:")
+	var b strings.Builder
+	for _, d := range deps {
+		b.WriteString("- image:\n")
+		writeImage(&b, "    ", d.Image)
+		for i, r := range d.Runtime {
+			if i == 0 {
+				b.WriteString("  runtime-dependency:\n")
+			}
+			writeImage(&b, "    ", r)
+		}
+		b.WriteString("  git: {}\n")
+	}
+	io.WriteString(l.w, b.String())
+}
+
+func writeImage(b *strings.Builder, indent string, img Image) {
+	fmt.Fprintf(b, "%sregistry: %s\n%srepository: %s\n", indent, img.Registry, indent, img.Repository)
+	if img.Tag != "" {
+		fmt.Fprintf(b, "%stag: %s\n", indent, yamlString(img.Tag))
+	}
+	fmt.Fprintf(b, "%sdigest: %s\n", indent, img.Digest)
+}
+
+// yamlString quotes a tag that YAML would read as a number or boolean.
+func yamlString(s string) string {
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return strconv.Quote(s)
+	}
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "null", "on", "off", "~":
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// redactor returns a writer that replaces each secret in what passes
+// through it with "***". It writes whole lines only (a secret cannot span
+// lines of a log, and a line cut in two could cut a secret), so the caller
+// flushes what is left at the end.
+func redactor(w io.Writer, secrets []string) *redacting {
+	return &redacting{w: w, secrets: secrets}
+}
+
+type redacting struct {
+	mu      sync.Mutex
+	w       io.Writer
+	secrets []string
+	pending []byte
+}
+
+// Write writes the complete lines of what it has, redacted, and keeps the
+// rest (up to 64 KiB) for the next write.
+func (r *redacting) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = append(r.pending, p...)
+	i := strings.LastIndexByte(string(r.pending), '\n')
+	if i < 0 {
+		if len(r.pending) < 64<<10 {
+			return len(p), nil
+		}
+		i = len(r.pending) - 1
+	}
+	out := redact(string(r.pending[:i+1]), r.secrets)
+	r.pending = append(r.pending[:0], r.pending[i+1:]...)
+	if _, err := io.WriteString(r.w, out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush writes what is left, redacted.
+func (r *redacting) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := redact(string(r.pending), r.secrets)
+	r.pending = r.pending[:0]
+	_, err := io.WriteString(r.w, out)
+	return err
+}
+
+func redact(s string, secrets []string) string {
+	for _, v := range secrets {
+		if v != "" {
+			s = strings.ReplaceAll(s, v, "***")
+		}
+	}
+	return s
+}
+
+// jsonRedact replaces secrets inside the string values of a JSON
+// document (an image config's history), keeping it valid JSON.
+func jsonRedact(b []byte, secrets []string) ([]byte, bool, error) {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, false, err
+	}
+	changed := false
+	var walk func(any) any
+	walk = func(x any) any {
+		switch t := x.(type) {
+		case string:
+			if r := redact(t, secrets); r != t {
+				changed = true
+				return r
+			}
+		case []any:
+			for i := range t {
+				t[i] = walk(t[i])
+			}
+		case map[string]any:
+			for k := range t {
+				t[k] = walk(t[k])
+			}
+		}
+		return x
+	}
+	v = walk(v)
+	if !changed {
+		return b, false, nil
+	}
+	out, err := json.Marshal(v)
+	return out, true, err
+}
