@@ -222,6 +222,54 @@ var migrations = []string{
 		change TEXT NOT NULL
 	);
 	CREATE INDEX network_changes_by_time ON network_changes (registry_id, at);`,
+	// Runs, their queue and live logs, and the build contexts they read.
+	// A registry's run ids come from its run_seq, taken in the transaction
+	// that creates the run.
+	`ALTER TABLE registries ADD COLUMN run_seq INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE runs (
+		id INTEGER PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		run_id TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		run_type TEXT NOT NULL,
+		status TEXT NOT NULL,
+		agent_pool TEXT NOT NULL,
+		agent TEXT NOT NULL DEFAULT '',
+		run_trigger TEXT NOT NULL,
+		request TEXT NOT NULL,
+		secrets BLOB,
+		timeout_seconds INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		started_at INTEGER NOT NULL DEFAULT 0,
+		finished_at INTEGER NOT NULL DEFAULT 0,
+		lease_id TEXT NOT NULL DEFAULT '',
+		lease_expires_at INTEGER NOT NULL DEFAULT 0,
+		cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
+		error TEXT NOT NULL DEFAULT '',
+		output_images TEXT NOT NULL DEFAULT '[]',
+		dependencies TEXT NOT NULL DEFAULT '',
+		log_digest TEXT NOT NULL DEFAULT '',
+		log_size INTEGER NOT NULL DEFAULT 0,
+		log_seq INTEGER NOT NULL DEFAULT 0,
+		UNIQUE (registry_id, run_id)
+	);
+	CREATE INDEX runs_by_seq ON runs (registry_id, seq);
+	CREATE INDEX runs_queue ON runs (agent_pool, status, id);
+	CREATE INDEX runs_live ON runs (status, lease_expires_at);
+	CREATE INDEX runs_unarchived ON runs (id) WHERE finished_at > 0 AND log_digest = '';
+	CREATE TABLE run_log_chunks (
+		run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+		seq INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (run_id, seq)
+	);
+	CREATE TABLE build_contexts (
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		digest TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (registry_id, digest)
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

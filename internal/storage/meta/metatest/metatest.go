@@ -86,6 +86,17 @@ func Run(t *testing.T, open func(t *testing.T) *meta.DB) {
 		{"PrivateEndpoints", testPrivateEndpoints},
 		{"PrivateEndpointConflict", testPrivateEndpointConflict},
 		{"PrivateEndpointsGoWithRegistry", testPrivateEndpointsGoWithRegistry},
+		// runs.go: runs, the queue, logs, build contexts
+		{"RunIDs", testRunIDs},
+		{"CreateRun", testCreateRun},
+		{"RunsListing", testRunsListing},
+		{"LeaseExclusive", testLeaseExclusive},
+		{"RenewRunLease", testRenewRunLease},
+		{"ReapRuns", testReapRuns},
+		{"CancelRun", testCancelRun},
+		{"RunLog", testRunLog},
+		{"BuildContexts", testBuildContexts},
+		{"RunsGoWithRegistry", testRunsGoWithRegistry},
 		// db.go: transactions
 		{"Ping", testPing},
 		{"UpdateErrorUndoesAll", testUpdateErrorUndoesAll},
