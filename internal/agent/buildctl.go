@@ -1,12 +1,14 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os/exec"
 	"path"
 	"sort"
+	"sync"
 )
 
 // Buildctl is the Engine that drives a buildkitd through its buildctl
@@ -14,16 +16,19 @@ import (
 // named contexts, and the result written as an OCI layout directory, so
 // BuildKit never talks to a registry.
 type Buildctl struct {
-	Path string // the buildctl binary
-	Addr string // the daemon, such as unix:///run/berth/buildkitd.sock
+	// Command returns buildctl run against the daemon with args, such as
+	// buildengine.Daemon.Buildctl.
+	Command func(ctx context.Context, args ...string) *exec.Cmd
 }
 
 // Build runs one build, streaming BuildKit's plain progress to log.
 func (b Buildctl) Build(ctx context.Context, req BuildRequest, log io.Writer) error {
-	cmd := exec.CommandContext(ctx, b.Path, b.args(req)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.WaitDelay = 0
-	if err := cmd.Run(); err != nil {
+	cmd := b.Command(ctx, b.args(req)...)
+	out := &dropLines{w: log, drop: "failed check for fsverity support"}
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Run()
+	out.flush()
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -34,7 +39,7 @@ func (b Buildctl) Build(ctx context.Context, req BuildRequest, log io.Writer) er
 
 func (b Buildctl) args(req BuildRequest) []string {
 	dockerfileDir := path.Join(req.ContextDir, path.Dir(req.Dockerfile))
-	args := []string{"--addr", b.Addr, "build", "--progress", "plain",
+	args := []string{"build", "--progress", "plain",
 		"--frontend", "dockerfile.v0",
 		"--local", "context=" + req.ContextDir,
 		"--local", "dockerfile=" + dockerfileDir,
@@ -66,4 +71,42 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// dropLines passes lines through except those holding drop (buildctl's
+// own warnings about the local file system, which say nothing of the
+// build).
+type dropLines struct {
+	mu   sync.Mutex
+	w    io.Writer
+	drop string
+	buf  []byte
+}
+
+func (d *dropLines) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.buf = append(d.buf, p...)
+	for {
+		i := bytes.IndexByte(d.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := d.buf[:i+1]
+		if !bytes.Contains(line, []byte(d.drop)) {
+			if _, err := d.w.Write(line); err != nil {
+				return 0, err
+			}
+		}
+		d.buf = d.buf[i+1:]
+	}
+}
+
+func (d *dropLines) flush() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.buf) > 0 && !bytes.Contains(d.buf, []byte(d.drop)) {
+		d.w.Write(d.buf)
+	}
+	d.buf = nil
 }

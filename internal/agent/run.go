@@ -199,11 +199,11 @@ func (e *Executor) run(ctx context.Context, job Job, log *runLog) (Result, error
 		return Result{}, fmt.Errorf("failed to build the image: %w", err)
 	}
 	log.printf("Successfully executed container: build")
+	log.printf("Step ID: build marked as successful (elapsed time in seconds: %.6f)", e.now().Sub(start).Seconds())
 	result, err := e.push(ctx, job, client, out, runtime, log)
 	if err != nil {
 		return Result{}, err
 	}
-	log.printf("Step ID: build marked as successful (elapsed time in seconds: %.6f)", e.now().Sub(start).Seconds())
 	log.dependencies(result.Dependencies)
 	result.Succeeded = true
 	return result, nil
