@@ -1,7 +1,8 @@
 # berth — developer entry points.
 #
 #   make run     build and start `berth serve` on the embedded default
-#   make test    install the client tools, vet, run every test
+#   make test    install the client tools and the build engine, vet, run every test
+#   make engine  install the build engine: runc, CNI plugins, busybox-static, BuildKit
 #   make bench   run the Go benchmarks with targets, then the benchmark driver
 #
 # Every target installs what it needs itself, so a fresh Debian 12 machine
@@ -38,18 +39,23 @@ FUZZ_TARGETS ?= \
 	./internal/netrules:FuzzParseRule
 FUZZ_TIME ?= 5s
 
-.PHONY: all tools build run test vet fuzz bench clean
+.PHONY: all tools engine build run test vet fuzz bench clean
 
 all: build
 
 tools:
 	@bash scripts/tools.sh
 
+# BuildKit (built once per pinned version into ~/.cache/berth), runc, the
+# CNI plugins and busybox-static (from Debian); see docs/build-engine.md.
+engine:
+	@bash scripts/engine.sh
+
 build:
 	$(GO) build -o $(BERTH) ./cmd/berth
 	$(GO) build -o bin/docker-credential-berth ./cmd/docker-credential-berth
 
-run: build
+run: engine build
 	$(BERTH) serve --data-dir $(DATA_DIR) $(RUN_ARGS)
 
 vet:
@@ -57,7 +63,7 @@ vet:
 
 # BERTH_BINARY hands the freshly built server to internal/testserver so each
 # test package does not link its own copy.
-test: tools build vet fuzz
+test: tools engine build vet fuzz
 	BERTH_BINARY="$(CURDIR)/$(BERTH)" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(TEST_PKGS)
 
 fuzz:

@@ -14,7 +14,7 @@ const module = "github.com/berth-project/berth/"
 // forbidden lists, for each package, module packages it must not depend on,
 // directly or not.
 var forbidden = map[string][]string{
-	"internal/cli":          {"internal/app", "internal/distribution", "internal/registry", "internal/storage", "internal/metadataapi", "internal/identity"},
+	"internal/cli":          {"internal/app", "internal/distribution", "internal/registry", "internal/storage", "internal/metadataapi", "internal/identity", "internal/buildengine"},
 	"cmd/berth-bench":       {"internal/"},
 	"internal/oci":          {"internal/"},
 	"internal/errcode":      {"internal/"},
@@ -29,6 +29,9 @@ var forbidden = map[string][]string{
 	"internal/rbac":         {"internal/storage", "net/http"},
 	"internal/netrules":     {"internal/", "net/http"},
 	"internal/mgmt":         {"internal/distribution", "internal/metadataapi", "internal/dataplane", "internal/app"},
+	// The build engine runs BuildKit on local OCI layouts; registries,
+	// credentials and egress are the agent's.
+	"internal/buildengine": {"internal/app", "internal/cli", "internal/distribution", "internal/registry", "internal/storage", "internal/identity", "internal/auth", "internal/token", "internal/dataplane", "net/http"},
 }
 
 func deps(t *testing.T, pkg string) []string {
