@@ -36,7 +36,8 @@ FUZZ_TARGETS ?= \
 	./internal/oci:FuzzValidTag \
 	./internal/oci:FuzzParseManifest \
 	./internal/distribution:FuzzParsePath \
-	./internal/netrules:FuzzParseRule
+	./internal/netrules:FuzzParseRule \
+	./internal/buildcontext:FuzzExtract
 FUZZ_TIME ?= 5s
 
 .PHONY: all tools engine build run test vet fuzz bench clean

@@ -32,6 +32,10 @@ var forbidden = map[string][]string{
 	// The build engine runs BuildKit on local OCI layouts; registries,
 	// credentials and egress are the agent's.
 	"internal/buildengine": {"internal/app", "internal/cli", "internal/distribution", "internal/registry", "internal/storage", "internal/identity", "internal/auth", "internal/token", "internal/dataplane", "net/http"},
+	// Packing a context is the CLI's, unpacking one the agent's: neither
+	// side knows of berth's servers or of the network.
+	"pkg/buildcontext":      {"internal/", "net/http"},
+	"internal/buildcontext": {"internal/", "net/http"},
 }
 
 func deps(t *testing.T, pkg string) []string {
