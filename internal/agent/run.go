@@ -54,6 +54,7 @@ type Dependency struct {
 // Result is how a run ended.
 type Result struct {
 	Succeeded    bool
+	TimedOut     bool // a step ran past its timeout
 	Error        string
 	Outputs      []Image
 	Dependencies []Dependency
@@ -194,7 +195,7 @@ func (e *Executor) run(ctx context.Context, job Job, log *runLog) (Result, error
 	}, log.w)
 	if err != nil {
 		if errors.Is(bctx.Err(), context.DeadlineExceeded) {
-			return Result{}, fmt.Errorf("step build timed out after %d seconds", int(buildTimeout/time.Second))
+			return Result{TimedOut: true}, fmt.Errorf("step build timed out after %d seconds", int(buildTimeout/time.Second))
 		}
 		return Result{}, fmt.Errorf("failed to build the image: %w", err)
 	}
