@@ -209,4 +209,3 @@ func (c *chunker) Close() error {
 	<-c.ended
 	return c.err
 }
-
