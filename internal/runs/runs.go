@@ -178,4 +178,6 @@ func randomID() string {
 }
 
 // secretsLabel binds a run's sealed secrets to its registry.
-func secretsLabel(registryID int64) string { return fmt.Sprintf("berth/run-secrets/registry/%d", registryID) }
+func secretsLabel(registryID int64) string {
+	return fmt.Sprintf("berth/run-secrets/registry/%d", registryID)
+}
