@@ -52,6 +52,10 @@ type AgentPool struct {
 	Name           string   `yaml:"name"`
 	Location       string   `yaml:"location"`
 	EgressPrefixes []string `yaml:"egressPrefixes"`
+	// Token is what the pool's agents present to the agent API. Empty:
+	// the server generates one into <dataDir>/agent-token (the pool named
+	// local) or <dataDir>/agent-token.<name>, and keeps it across restarts.
+	Token string `yaml:"token"`
 }
 
 // TLS names the certificate and key of the listeners.
@@ -102,6 +106,9 @@ func Load(path string) (Config, error) {
 
 var registryName = regexp.MustCompile(`^[a-z0-9]{5,50}$`)
 
+// agentPoolName is the grammar of a pool name, which names a token file.
+var agentPoolName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
 // ValidRegistryName reports whether s is 5–50 lowercase letters and digits.
 func ValidRegistryName(s string) bool { return registryName.MatchString(s) }
 
@@ -149,6 +156,20 @@ func (c Config) Validate() error {
 		if !validProxy(p) {
 			errs = append(errs, fmt.Errorf("trustedProxies[%d] %q: want an IP address or CIDR", i, p))
 		}
+	}
+	pools, tokens := map[string]bool{}, map[string]bool{}
+	for i, p := range c.AgentPools {
+		if !agentPoolName.MatchString(p.Name) {
+			errs = append(errs, fmt.Errorf("agentPools[%d].name %q: want 1 to 64 letters, digits, '-' or '_', starting with a letter or digit", i, p.Name))
+		}
+		if pools[p.Name] {
+			errs = append(errs, fmt.Errorf("agentPools[%d].name %q: listed twice", i, p.Name))
+		}
+		pools[p.Name] = true
+		if p.Token != "" && tokens[p.Token] {
+			errs = append(errs, fmt.Errorf("agentPools[%d].token: another pool has the same token; each pool needs its own", i))
+		}
+		tokens[p.Token] = true
 	}
 	if c.ReloadInterval <= 0 || c.ReloadInterval > time.Second {
 		errs = append(errs, errors.New("reloadInterval: want more than 0 and at most 1s"))
