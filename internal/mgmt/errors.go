@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-project/berth/internal/identity"
 	"github.com/berth-project/berth/internal/rbac"
+	"github.com/berth-project/berth/internal/runs"
 	"github.com/berth-project/berth/internal/storage/meta"
 )
 
@@ -70,6 +71,7 @@ var sentinels = []struct {
 	{meta.ErrConflict, codeConflict, ""},
 	{identity.ErrInvalid, codeInvalidRequest, ""},
 	{rbac.ErrInvalid, codeInvalidRequest, ""},
+	{runs.ErrInvalid, codeInvalidRequest, ""},
 }
 
 // classify turns any error a handler returns into what the client sees.

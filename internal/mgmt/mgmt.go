@@ -20,6 +20,7 @@ import (
 	"github.com/berth-project/berth/internal/identity"
 	"github.com/berth-project/berth/internal/netrules"
 	"github.com/berth-project/berth/internal/registry"
+	"github.com/berth-project/berth/internal/runs"
 	"github.com/berth-project/berth/internal/storage/meta"
 	"github.com/berth-project/berth/internal/token"
 )
@@ -83,6 +84,8 @@ type Options struct {
 	Pools []netrules.Pool
 	// Listeners is where private endpoints may listen.
 	Listeners ListenerPolicy
+	// Runs is the run queue and record.
+	Runs *runs.Service
 }
 
 // API serves /api/.
@@ -98,6 +101,7 @@ type API struct {
 	pools   []netrules.Pool
 	// listeners is where private endpoints may listen.
 	listeners ListenerPolicy
+	runs      *runs.Service
 	// changing serialises calls of changed: each reads the store after its
 	// own change, and a slower earlier call must not store an older table.
 	changing sync.Mutex
@@ -113,7 +117,7 @@ const maxBody = 1 << 20
 func New(o Options) *API {
 	a := &API{db: o.Store, ids: o.Identity, regs: o.Registries, tokens: o.Tokens,
 		region: o.Region, domain: o.Domain, defName: o.DefaultRegistry, changed: o.RegistriesChanged,
-		log: o.Log, now: time.Now, mux: http.NewServeMux(), pools: o.Pools, listeners: o.Listeners}
+		log: o.Log, now: time.Now, mux: http.NewServeMux(), pools: o.Pools, listeners: o.Listeners, runs: o.Runs}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -190,8 +194,18 @@ func (a *API) routes() {
 		{"POST /api/registries/{name}/privateEndpointConnections/{pe}/approve", a.setEndpointState(meta.EndpointApproved)},
 		{"POST /api/registries/{name}/privateEndpointConnections/{pe}/reject", a.setEndpointState(meta.EndpointRejected)},
 		{"DELETE /api/registries/{name}/privateEndpointConnections/{pe}", a.deletePrivateEndpoint},
+
+		{"POST /api/registries/{name}/runs", a.queueRun},
+		{"GET /api/registries/{name}/runs", a.listRuns},
+		{"GET /api/registries/{name}/runs/{runId}", a.showRun},
+		{"GET /api/registries/{name}/runs/{runId}/log", a.runLog},
+		{"POST /api/registries/{name}/runs/{runId}/cancel", a.cancelRun},
 	} {
 		a.mux.Handle(rt.pattern, a.authenticated(rt.h))
+	}
+	// A build context is the one body far larger than maxBody.
+	if a.runs != nil {
+		a.mux.Handle("POST /api/registries/{name}/buildContexts", a.authenticatedWith(a.uploadBuildContext, a.runs.MaxContextSize()+1))
 	}
 }
 
@@ -209,11 +223,15 @@ func (a *API) registriesChanged(ctx context.Context) error {
 }
 
 // authenticated runs h for a caller with a good identity token.
-func (a *API) authenticated(h handlerFunc) http.Handler {
+func (a *API) authenticated(h handlerFunc) http.Handler { return a.authenticatedWith(h, maxBody) }
+
+// authenticatedWith is authenticated for a call whose body may be up to
+// limit bytes.
+func (a *API) authenticatedWith(h handlerFunc, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.authenticate(r)
 		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			err = h(w, r, c)
 		}
 		if err != nil {

@@ -38,6 +38,12 @@ var contract = map[string][]string{
 	"/api/registries/{name}/privateEndpointConnections/{pe}":         {"put", "get", "delete"},
 	"/api/registries/{name}/privateEndpointConnections/{pe}/approve": {"post"},
 	"/api/registries/{name}/privateEndpointConnections/{pe}/reject":  {"post"},
+
+	"/api/registries/{name}/buildContexts":       {"post"},
+	"/api/registries/{name}/runs":                {"post", "get"},
+	"/api/registries/{name}/runs/{runId}":        {"get"},
+	"/api/registries/{name}/runs/{runId}/log":    {"get"},
+	"/api/registries/{name}/runs/{runId}/cancel": {"post"},
 }
 
 func TestOpenAPI(t *testing.T) {
@@ -81,7 +87,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	// Every operation the document names is served: without a token it is
 	// refused with 401, never unknown.
-	fill := strings.NewReplacer("{name}", "default", "{appId}", "x", "{id}", "x", "{map}", "x", "{token}", "x", "{pe}", "x")
+	fill := strings.NewReplacer("{name}", "default", "{appId}", "x", "{id}", "x", "{map}", "x", "{token}", "x", "{pe}", "x", "{runId}", "ca1")
 	for path, ops := range doc.Paths {
 		if _, ok := contract[path]; !ok {
 			t.Errorf("the document has %s, which the contract does not", path)
