@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-project/berth/internal/agentapi"
 	"github.com/berth-project/berth/internal/auth"
 	"github.com/berth-project/berth/internal/config"
 	"github.com/berth-project/berth/internal/dataplane"
@@ -27,6 +28,7 @@ import (
 	"github.com/berth-project/berth/internal/mgmt"
 	"github.com/berth-project/berth/internal/netrules"
 	"github.com/berth-project/berth/internal/registry"
+	"github.com/berth-project/berth/internal/runs"
 	"github.com/berth-project/berth/internal/storage/blob"
 	"github.com/berth-project/berth/internal/storage/meta"
 	"github.com/berth-project/berth/internal/token"
@@ -49,6 +51,9 @@ type Server struct {
 	servers []*http.Server
 	// endpoints are the listeners of approved private endpoints.
 	endpoints *endpointListeners
+	// runs is the run queue; agentPools the pools agents lease from.
+	runs       *runs.Service
+	agentPools []agentapi.Pool
 }
 
 // New opens the stores under cfg.DataDir and prepares the handlers.
@@ -96,6 +101,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		db.Close()
 		return nil, fmt.Errorf("token signing keys: %w", err)
 	}
+	if s.agentPools, err = agentPools(cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.runs = runs.New(runs.Options{Store: db, Blobs: blobs, Sealer: seal, Pools: runPools(cfg), Log: log})
 	authn := auth.New(ids, s.tokens, db)
 	authn.SetRealmHost(endpointHost)
 	s.routes.bypass = authn.BypassIdentity
@@ -118,7 +128,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		Store: db, Identity: ids, Registries: s.svc, Tokens: s.tokens,
 		Region: cfg.Region, Domain: strings.ToLower(cfg.Domain), DefaultRegistry: cfg.DefaultRegistry,
 		RegistriesChanged: s.routes.reload, Log: log, Pools: pools(cfg), Listeners: listenerPolicy(cfg),
+		Runs: s.runs,
 	}))
+	mux.Handle("/agent/v1/", agentapi.New(agentapi.Options{Runs: s.runs, Pools: s.agentPools,
+		LoginServer: agentLoginServer(db, cfg), Log: log}))
 	s.handler = dataPlane(v2, acr, mux)
 	s.endpoints = newEndpointListeners(log, s.handler)
 	s.routes.onReload = append(s.routes.onReload, s.endpoints.reloaded)
@@ -245,6 +258,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	go s.refreshKeys(ctx)
 	go s.routes.watch(ctx)
+	go s.runs.RunReaper(ctx, time.Second)
 	actx, stopAudit := context.WithCancel(context.Background())
 	audited := make(chan struct{})
 	go func() { defer close(audited); s.audit.run(actx) }()
@@ -275,6 +289,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	s.log.Info("shutting down")
+	s.runs.Close() // long-polled leases and log followers answer now
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup

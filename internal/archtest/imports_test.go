@@ -29,6 +29,8 @@ var forbidden = map[string][]string{
 	"internal/rbac":         {"internal/storage", "net/http"},
 	"internal/netrules":     {"internal/", "net/http"},
 	"internal/mgmt":         {"internal/distribution", "internal/metadataapi", "internal/dataplane", "internal/app"},
+	"internal/runs":         {"internal/mgmt", "internal/agentapi", "internal/app", "internal/identity", "net/http"},
+	"internal/agentapi":     {"internal/mgmt", "internal/distribution", "internal/metadataapi", "internal/dataplane", "internal/app"},
 	// The build engine runs BuildKit on local OCI layouts; registries,
 	// credentials and egress are the agent's.
 	"internal/buildengine": {"internal/app", "internal/cli", "internal/distribution", "internal/registry", "internal/storage", "internal/identity", "internal/auth", "internal/token", "internal/dataplane", "net/http"},

@@ -1,0 +1,260 @@
+package agentapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+	"unicode"
+
+	"github.com/berth-project/berth/internal/runs"
+	"github.com/berth-project/berth/internal/storage/meta"
+)
+
+// leaseAnswer is the answer to POST /agent/v1/lease when a run came.
+type leaseAnswer struct {
+	LeaseID        string    `json:"leaseId"`
+	LeaseExpiresAt time.Time `json:"leaseExpiresAt"`
+	// HeartbeatSeconds is how often to renew the lease: a third of it.
+	HeartbeatSeconds int     `json:"heartbeatSeconds"`
+	Run              runSpec `json:"run"`
+}
+
+// runSpec is what the leasing agent is to do.
+type runSpec struct {
+	Registry        string            `json:"registry"`
+	RunID           string            `json:"runId"`
+	RunType         string            `json:"runType"`
+	AgentPool       string            `json:"agentPool"`
+	LoginServer     string            `json:"loginServer"`
+	Timeout         int64             `json:"timeout"` // seconds, from the lease
+	Images          []string          `json:"images"`
+	Dockerfile      string            `json:"dockerfile"`
+	BuildArgs       map[string]string `json:"buildArgs"`
+	SecretBuildArgs map[string]string `json:"secretBuildArgs"`
+	Target          string            `json:"target"`
+	Platform        string            `json:"platform"`
+	Push            bool              `json:"push"`
+	ContextID       string            `json:"contextId"`
+	// ContextURL is the path to GET the build context from, on this server.
+	ContextURL string `json:"contextUrl"`
+}
+
+// beatAnswer answers a heartbeat and a status change.
+type beatAnswer struct {
+	CancelRequested bool      `json:"cancelRequested"`
+	LeaseExpiresAt  time.Time `json:"leaseExpiresAt"`
+}
+
+// maxAgentName bounds the name an agent gives itself.
+const maxAgentName = 128
+
+func (a *API) lease(w http.ResponseWriter, r *http.Request, pool string) error {
+	var body struct {
+		Agent string `json:"agent"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if body.Agent == "" || len(body.Agent) > maxAgentName || !printable(body.Agent) {
+		return invalid("agent: give the agent's name, 1 to %d printable characters", maxAgentName)
+	}
+	wait := a.leaseWait
+	if s := r.URL.Query().Get("wait"); s != "" {
+		secs, err := strconv.Atoi(s)
+		if err != nil || secs < 0 {
+			return invalid("wait %q: give whole seconds, 0 to %d", s, int(a.leaseWait/time.Second))
+		}
+		wait = min(wait, time.Duration(secs)*time.Second)
+	}
+	l, err := a.runs.Lease(r.Context(), pool, body.Agent, wait)
+	if err != nil {
+		return err
+	}
+	if l == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	login, err := a.loginServer(r.Context(), l.Run.Registry)
+	if err != nil {
+		return err
+	}
+	// TODO(run credentials): mint the run's short-lived registry token
+	// here, with token.Service.Issue for the run's principal (push to the
+	// repositories of spec.Images, pull of what the run reads), and send
+	// it in runSpec as "credentials" {username, password}; the agent's
+	// Job.Username and Job.Password take it. Until then the run gets no
+	// credential from the server.
+	spec := runSpec{Registry: l.Run.Registry, RunID: l.Run.RunID, RunType: l.Run.RunType, AgentPool: l.Run.AgentPool,
+		LoginServer: login, Timeout: l.Run.TimeoutSeconds, Images: l.Request.Images, Dockerfile: l.Request.Dockerfile,
+		BuildArgs: nonNil(l.Request.BuildArgs), SecretBuildArgs: nonNil(l.SecretBuildArgs), Target: l.Request.Target,
+		Platform: l.Request.Platform, Push: l.Request.Push, ContextID: string(l.Request.ContextID)}
+	if spec.ContextID != "" {
+		spec.ContextURL = runPath(l.Run) + "/context"
+	}
+	return writeJSON(w, http.StatusOK, leaseAnswer{LeaseID: l.ID, LeaseExpiresAt: l.ExpiresAt,
+		HeartbeatSeconds: max(1, int(a.runs.LeaseDuration()/time.Second/3)), Run: spec})
+}
+
+// runPath is the path of a run's calls.
+func runPath(run meta.Run) string {
+	return "/agent/v1/runs/" + url.PathEscape(run.Registry) + "/" + url.PathEscape(run.RunID)
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// held returns the run the path names, if the request's lease holds it.
+func (a *API) held(r *http.Request, pool string) (meta.Run, string, error) {
+	leaseID := r.Header.Get(LeaseHeader)
+	if leaseID == "" {
+		return meta.Run{}, "", invalid("send the lease id the lease call answered as the %s header", LeaseHeader)
+	}
+	run, err := a.runs.Held(r.Context(), pool, r.PathValue("registry"), r.PathValue("runId"), leaseID)
+	return run, leaseID, err
+}
+
+func (a *API) heartbeat(w http.ResponseWriter, r *http.Request, pool string) error {
+	run, leaseID, err := a.held(r, pool)
+	if err != nil {
+		return err
+	}
+	b, err := a.runs.Heartbeat(r.Context(), run, leaseID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, beatAnswer{CancelRequested: b.CancelRequested, LeaseExpiresAt: b.ExpiresAt})
+}
+
+func (a *API) status(w http.ResponseWriter, r *http.Request, pool string) error {
+	run, leaseID, err := a.held(r, pool)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Status string `json:"status"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if body.Status != meta.RunRunning {
+		return invalid("status %q: this call sets Running; report how the run ended with complete", body.Status)
+	}
+	b, err := a.runs.SetRunning(r.Context(), run, leaseID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, beatAnswer{CancelRequested: b.CancelRequested, LeaseExpiresAt: b.ExpiresAt})
+}
+
+func (a *API) appendLog(w http.ResponseWriter, r *http.Request, pool string) error {
+	run, leaseID, err := a.held(r, pool)
+	if err != nil {
+		return err
+	}
+	var seq int64
+	if s := r.URL.Query().Get("seq"); s != "" {
+		if seq, err = strconv.ParseInt(s, 10, 64); err != nil || seq < 1 {
+			return invalid("seq %q: number the chunks 1, 2, 3, …", s)
+		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxChunk))
+	if err != nil {
+		return err
+	}
+	got, err := a.runs.AppendLog(r.Context(), run, leaseID, seq, data)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Seq       int64 `json:"seq"`
+		Size      int64 `json:"size"`
+		Duplicate bool  `json:"duplicate"`
+		Dropped   bool  `json:"dropped"`
+	}{got.Seq, got.Size, got.Duplicate, got.Dropped})
+}
+
+// outputImage is an image a run pushed.
+type outputImage struct {
+	Registry   string `json:"registry"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag,omitempty"`
+	Digest     string `json:"digest"`
+}
+
+// maxRunError bounds the error a run ends with.
+const maxRunError = 4096
+
+func (a *API) complete(w http.ResponseWriter, r *http.Request, pool string) error {
+	run, leaseID, err := a.held(r, pool)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Status       string          `json:"status"`
+		Error        string          `json:"error"`
+		OutputImages []outputImage   `json:"outputImages"`
+		Dependencies json.RawMessage `json:"dependencies"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if len(body.Error) > maxRunError {
+		body.Error = body.Error[:maxRunError] + "…"
+	}
+	if body.OutputImages == nil {
+		body.OutputImages = []outputImage{}
+	}
+	out, err := json.Marshal(body.OutputImages)
+	if err != nil {
+		return err
+	}
+	var deps []byte
+	if len(body.Dependencies) > 0 && string(body.Dependencies) != "null" {
+		deps = body.Dependencies
+	}
+	run, err = a.runs.Complete(r.Context(), run, leaseID, meta.RunResult{Status: body.Status, Error: body.Error,
+		OutputImages: out, Dependencies: deps})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		RunID  string `json:"runId"`
+		Status string `json:"status"`
+	}{run.RunID, run.Status})
+}
+
+func (a *API) context(w http.ResponseWriter, r *http.Request, pool string) error {
+	run, _, err := a.held(r, pool)
+	if err != nil {
+		return err
+	}
+	f, err := a.runs.OpenContext(r.Context(), run)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	req, err := runs.Request(run)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/gzip")
+	w.Header().Set("Docker-Content-Digest", string(req.ContextID))
+	http.ServeContent(w, r, "", time.Time{}, f)
+	return nil
+}
