@@ -30,6 +30,7 @@ import (
 	"github.com/berth-project/berth/internal/cli/role"
 	"github.com/berth-project/berth/internal/cli/scopemap"
 	"github.com/berth-project/berth/internal/cli/sp"
+	"github.com/berth-project/berth/internal/cli/taskcmd"
 	"github.com/berth-project/berth/internal/cli/tokencmd"
 	"github.com/berth-project/berth/internal/cli/user"
 )
@@ -82,6 +83,7 @@ listening on 127.0.0.1:5000):
 		role.NewCmdRole(f),
 		scopemap.NewCmdScopeMap(f),
 		tokencmd.NewCmdToken(f),
+		taskcmd.NewCmdTask(f),
 		credhelper.NewCmdCredentialHelper(f),
 	)
 	root.AddCommand(extra...)
