@@ -1,6 +1,7 @@
 // Package mgmt is the management API under /api/ (docs/management-api.md):
 // registries, users, service principals, managed identities, role
-// assignments, scope maps and registry tokens, as JSON resources. It owns
+// assignments, scope maps, registry tokens, private endpoint connections,
+// and runs with their build contexts, as JSON resources. It owns
 // the wire shapes of that API, who may call what (an identity token, then
 // the caller's role assignments, checked in one place: authorize), and the
 // one function that turns an error into {"error":{"code","message"}}.
