@@ -17,6 +17,8 @@ import (
 type leaseAnswer struct {
 	LeaseID        string    `json:"leaseId"`
 	LeaseExpiresAt time.Time `json:"leaseExpiresAt"`
+	// LeaseSeconds is how long the lease lasts without a heartbeat.
+	LeaseSeconds int `json:"leaseSeconds"`
 	// HeartbeatSeconds is how often to renew the lease: a third of it.
 	HeartbeatSeconds int     `json:"heartbeatSeconds"`
 	Run              runSpec `json:"run"`
@@ -94,8 +96,9 @@ func (a *API) lease(w http.ResponseWriter, r *http.Request, pool string) error {
 	if spec.ContextID != "" {
 		spec.ContextURL = runPath(l.Run) + "/context"
 	}
+	secs := int(a.runs.LeaseDuration() / time.Second)
 	return writeJSON(w, http.StatusOK, leaseAnswer{LeaseID: l.ID, LeaseExpiresAt: l.ExpiresAt,
-		HeartbeatSeconds: max(1, int(a.runs.LeaseDuration()/time.Second/3)), Run: spec})
+		LeaseSeconds: secs, HeartbeatSeconds: max(1, secs/3), Run: spec})
 }
 
 // runPath is the path of a run's calls.

@@ -186,7 +186,7 @@ func TestAgentAPI(t *testing.T) {
 	if r.Registry != "default" || r.RunID != "ca1" || r.RunType != "QuickBuild" || r.AgentPool != "local" || r.LoginServer != addr ||
 		strings.Join(r.Images, ",") != "app:ca1" || r.Dockerfile != "Dockerfile" || r.BuildArgs["V"] != "1" ||
 		r.SecretBuildArgs["TOKEN"] != "s3cret" || r.Platform != "linux/amd64" || !r.Push || r.Timeout != 28800 ||
-		r.ContextURL != "/agent/v1/runs/default/ca1/context" || l.HeartbeatSeconds != 10 {
+		r.ContextURL != "/agent/v1/runs/default/ca1/context" || l.HeartbeatSeconds != 10 || l.LeaseSeconds != 30 {
 		t.Errorf("lease = %+v", l)
 	}
 	body, err := agent.OpenContext(t.Context(), l)

@@ -31,6 +31,8 @@ func IsLeaseLost(err error) bool {
 type AgentLease struct {
 	LeaseID        string    `json:"leaseId"`
 	LeaseExpiresAt time.Time `json:"leaseExpiresAt"`
+	// LeaseSeconds is how long the lease lasts without a heartbeat.
+	LeaseSeconds int `json:"leaseSeconds"`
 	// HeartbeatSeconds is how often to renew the lease.
 	HeartbeatSeconds int      `json:"heartbeatSeconds"`
 	Run              AgentRun `json:"run"`
