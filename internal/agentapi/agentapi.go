@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/berth-project/berth/internal/runs"
+	"github.com/berth-project/berth/internal/storage/meta"
 )
 
 // LeaseHeader carries the lease id in every call about a leased run.
@@ -38,6 +39,10 @@ type Options struct {
 	Pools []Pool
 	// LoginServer is the address an agent reaches registry at.
 	LoginServer func(ctx context.Context, registry string) (string, error)
+	// RunCredential mints the registry credential of a leased run (user
+	// name and password for Basic at the login server's token endpoint);
+	// nil: runs get none.
+	RunCredential func(ctx context.Context, run meta.Run, loginServer string) (user, password string, err error)
 	// LeaseWait is the longest a lease call waits for a run (20 s).
 	LeaseWait time.Duration
 	// MaxLogChunk bounds one log call's body (1 MiB).
@@ -59,6 +64,7 @@ type API struct {
 	runs        *runs.Service
 	pools       []pool
 	loginServer func(ctx context.Context, registry string) (string, error)
+	runCred     func(ctx context.Context, run meta.Run, loginServer string) (string, string, error)
 	leaseWait   time.Duration
 	maxChunk    int64
 	log         *slog.Logger
@@ -75,7 +81,7 @@ type pool struct {
 
 // New returns the agent API.
 func New(o Options) *API {
-	a := &API{runs: o.Runs, loginServer: o.LoginServer, leaseWait: o.LeaseWait, maxChunk: o.MaxLogChunk, log: o.Log, mux: http.NewServeMux()}
+	a := &API{runs: o.Runs, loginServer: o.LoginServer, runCred: o.RunCredential, leaseWait: o.LeaseWait, maxChunk: o.MaxLogChunk, log: o.Log, mux: http.NewServeMux()}
 	for _, p := range o.Pools {
 		a.pools = append(a.pools, pool{name: p.Name, hash: sha256.Sum256([]byte(p.Token)), ok: p.Token != ""})
 	}

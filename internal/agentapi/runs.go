@@ -42,6 +42,14 @@ type runSpec struct {
 	ContextID       string            `json:"contextId"`
 	// ContextURL is the path to GET the build context from, on this server.
 	ContextURL string `json:"contextUrl"`
+	// Credentials are the run's own registry credential (authMode
+	// Default), for Basic auth at the login server's token endpoint.
+	Credentials *credentials `json:"credentials,omitempty"`
+}
+
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // beatAnswer answers a heartbeat and a status change.
@@ -83,18 +91,19 @@ func (a *API) lease(w http.ResponseWriter, r *http.Request, pool string) error {
 	if err != nil {
 		return err
 	}
-	// TODO(run credentials): mint the run's short-lived registry token
-	// here, with token.Service.Issue for the run's principal (push to the
-	// repositories of spec.Images, pull of what the run reads), and send
-	// it in runSpec as "credentials" {username, password}; the agent's
-	// Job.Username and Job.Password take it. Until then the run gets no
-	// credential from the server.
 	spec := runSpec{Registry: l.Run.Registry, RunID: l.Run.RunID, RunType: l.Run.RunType, AgentPool: l.Run.AgentPool,
 		LoginServer: login, Timeout: l.Run.TimeoutSeconds, Images: l.Request.Images, Dockerfile: l.Request.Dockerfile,
 		BuildArgs: nonNil(l.Request.BuildArgs), SecretBuildArgs: nonNil(l.SecretBuildArgs), Target: l.Request.Target,
 		Platform: l.Request.Platform, Push: l.Request.Push, ContextID: string(l.Request.ContextID)}
 	if spec.ContextID != "" {
 		spec.ContextURL = runPath(l.Run) + "/context"
+	}
+	if a.runCred != nil {
+		user, pass, err := a.runCred(r.Context(), l.Run, login)
+		if err != nil {
+			return err
+		}
+		spec.Credentials = &credentials{Username: user, Password: pass}
 	}
 	secs := int(a.runs.LeaseDuration() / time.Second)
 	return writeJSON(w, http.StatusOK, leaseAnswer{LeaseID: l.ID, LeaseExpiresAt: l.ExpiresAt,

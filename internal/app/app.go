@@ -131,7 +131,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		Runs: s.runs,
 	}))
 	mux.Handle("/agent/v1/", agentapi.New(agentapi.Options{Runs: s.runs, Pools: s.agentPools,
-		LoginServer: agentLoginServer(db, cfg), Log: log}))
+		LoginServer: agentLoginServer(db, cfg), Log: log,
+		RunCredential: func(ctx context.Context, run meta.Run, loginServer string) (string, string, error) {
+			tok, err := auth.RunToken(s.tokens, run.Registry, loginServer, run, time.Now())
+			return auth.NullUser, tok, err
+		}}))
 	s.handler = dataPlane(v2, acr, mux)
 	s.endpoints = newEndpointListeners(log, s.handler)
 	s.routes.onReload = append(s.routes.onReload, s.endpoints.reloaded)
@@ -259,6 +263,14 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.refreshKeys(ctx)
 	go s.routes.watch(ctx)
 	go s.runs.RunReaper(ctx, time.Second)
+	agentDone := make(chan struct{})
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+	if s.cfg.Agent.Enabled && len(lns) > 0 {
+		go func() { defer close(agentDone); s.runLocalAgent(agentCtx, lns[0]) }()
+	} else {
+		close(agentDone)
+	}
 	actx, stopAudit := context.WithCancel(context.Background())
 	audited := make(chan struct{})
 	go func() { defer close(audited); s.audit.run(actx) }()
@@ -289,6 +301,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	s.log.Info("shutting down")
+	stopAgent()
 	s.runs.Close() // long-polled leases and log followers answer now
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -300,6 +313,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); srv.Shutdown(sctx) }()
 	}
 	wg.Wait()
+	<-agentDone // its BuildKit daemon is stopped too
 	stopAudit() // after the listeners: the last requests' denials are written too
 	<-audited
 	return errors.Join(runErr, s.db.Close())

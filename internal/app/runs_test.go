@@ -153,6 +153,7 @@ func lease(t *testing.T, a client.Agent) *client.AgentLease {
 func TestAgentAPI(t *testing.T) {
 	addr := freePort(t, "127.0.0.1")
 	cfg := config.Default()
+	cfg.Agent.Enabled = false // a fake agent leases the runs here
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = []string{addr}
 	srv := startServer(t, cfg)
@@ -298,6 +299,7 @@ func TestAgentAPI(t *testing.T) {
 func TestAgentAPIErrors(t *testing.T) {
 	addr := freePort(t, "127.0.0.1")
 	cfg := config.Default()
+	cfg.Agent.Enabled = false // a fake agent leases the runs here
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = []string{addr}
 	cfg.AgentPools = append(cfg.AgentPools, config.AgentPool{Name: "west", Location: "westeurope", Token: "west-token"})
@@ -352,6 +354,7 @@ func TestRunsAcrossReplicas(t *testing.T) {
 	start := func() (*app.Server, string) {
 		addr := freePort(t, "127.0.0.1")
 		cfg := config.Default()
+		cfg.Agent.Enabled = false // a fake agent leases the runs here
 		cfg.DataDir = dir
 		cfg.Listen = []string{addr}
 		return startServer(t, cfg), addr

@@ -35,6 +35,7 @@ type store interface {
 	ScopeMap(ctx context.Context, registryID int64, name string) (meta.ScopeMap, error)
 	RegistryToken(ctx context.Context, registryID int64, name string) (meta.RegistryToken, error)
 	AuthVersion(ctx context.Context) (int64, error)
+	Run(ctx context.Context, registryID int64, runID string) (meta.Run, error)
 }
 
 // Service authenticates data-plane callers.
@@ -341,6 +342,8 @@ func (s *Service) grantOfClaims(ctx context.Context, reg registry.Registry, c to
 			return nil, errcode.Unauthorized.WithMessage("the registry token is disabled or deleted")
 		}
 		return s.scopeMapGrant(ctx, reg, t.ScopeMap)
+	case token.PrincipalRun:
+		return s.runGrantOf(ctx, reg, c)
 	}
 	return s.principalGrant(ctx, c.Subject)
 }
@@ -407,6 +410,10 @@ func (s *Service) stillValid(ctx context.Context, reg registry.Registry, c token
 		if err != nil || !t.Enabled || tokenSubject(reg, t.Name) != c.Subject {
 			return errcode.Unauthorized.WithMessage("the registry token is disabled or deleted")
 		}
+	case token.PrincipalRun:
+		if _, err := s.liveRun(ctx, reg, c); err != nil {
+			return err
+		}
 	default:
 		r, err := s.rightsOf(ctx, c.Subject)
 		if err != nil {
@@ -455,7 +462,7 @@ func tokenProblem(err error) string {
 // principals what their record says at this moment.
 func (s *Service) currentBypass(ctx context.Context, c token.Claims) (string, error) {
 	switch c.PrincipalKind {
-	case token.PrincipalAdmin, token.PrincipalToken, token.PrincipalAnonymous:
+	case token.PrincipalAdmin, token.PrincipalToken, token.PrincipalAnonymous, token.PrincipalRun:
 		return "", nil
 	}
 	r, err := s.rightsOf(ctx, c.Subject)

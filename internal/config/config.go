@@ -42,6 +42,8 @@ type Config struct {
 	// X-Forwarded-For and Forwarded headers name the client; from any
 	// other peer they are ignored and the TCP peer is the client.
 	TrustedProxies []string `yaml:"trustedProxies"`
+	// Agent is the build agent berth serve runs in process.
+	Agent Agent `yaml:"agent"`
 	// ReloadInterval is how often a replica checks the metadata store for
 	// changed registries, network rules and private endpoints.
 	ReloadInterval time.Duration `yaml:"reloadInterval"`
@@ -56,6 +58,21 @@ type AgentPool struct {
 	// the server generates one into <dataDir>/agent-token (the pool named
 	// local) or <dataDir>/agent-token.<name>, and keeps it across restarts.
 	Token string `yaml:"token"`
+}
+
+// Agent configures the in-process build agent. Its BuildKit daemon is
+// started at the first run it leases (state under <dataDir>/buildkit), so
+// an idle server costs nothing.
+type Agent struct {
+	// Enabled runs the agent (default true).
+	Enabled bool `yaml:"enabled"`
+	// Pool is the agent pool it serves (default "local").
+	Pool string `yaml:"pool"`
+	// Egress is the address every registry connection of its runs leaves
+	// from (default 127.0.1.10, inside the local pool's egress prefix).
+	Egress string `yaml:"egress"`
+	// BuildkitAddr uses a running buildkitd instead of starting one.
+	BuildkitAddr string `yaml:"buildkitAddr"`
 }
 
 // TLS names the certificate and key of the listeners.
@@ -85,6 +102,7 @@ func Default() Config {
 		NetworkDocsURL:     "docs/network.md",
 		AgentPools:         []AgentPool{{Name: "local", Location: "local", EgressPrefixes: []string{"127.0.1.0/24"}}},
 		ReloadInterval:     250 * time.Millisecond,
+		Agent:              Agent{Enabled: true, Pool: "local", Egress: "127.0.1.10"},
 	}
 }
 
@@ -170,6 +188,18 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("agentPools[%d].token: another pool has the same token; each pool needs its own", i))
 		}
 		tokens[p.Token] = true
+	}
+	if c.Agent.Enabled {
+		if a, err := netip.ParseAddr(c.Agent.Egress); err != nil || !a.Is4() {
+			errs = append(errs, fmt.Errorf("agent.egress %q: want an IPv4 address", c.Agent.Egress))
+		}
+		found := false
+		for _, p := range c.AgentPools {
+			found = found || p.Name == c.Agent.Pool
+		}
+		if !found {
+			errs = append(errs, fmt.Errorf("agent.pool %q: no such agent pool in agentPools", c.Agent.Pool))
+		}
 	}
 	if c.ReloadInterval <= 0 || c.ReloadInterval > time.Second {
 		errs = append(errs, errors.New("reloadInterval: want more than 0 and at most 1s"))

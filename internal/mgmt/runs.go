@@ -152,7 +152,8 @@ func (a *API) queueRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 	}
 	run, err := a.runs.QueueBuild(r.Context(), reg, runs.QuickBuild{Images: body.Images, Dockerfile: body.Dockerfile,
 		BuildArgs: body.BuildArgs, SecretBuildArgs: body.SecretBuildArgs, Target: body.Target, Platform: body.Platform,
-		Push: body.Push, TimeoutSeconds: body.Timeout, AgentPool: body.AgentPool, ContextID: body.ContextID})
+		Push: body.Push, TimeoutSeconds: body.Timeout, AgentPool: body.AgentPool, ContextID: body.ContextID,
+		CreatedBy: c.principal.ID})
 	if err != nil {
 		return err
 	}

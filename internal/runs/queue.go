@@ -30,6 +30,9 @@ type BuildRequest struct {
 	Platform            string     `json:"platform"`
 	Push                bool       `json:"push"`
 	ContextID           oci.Digest `json:"contextId"`
+	// CreatedBy is the principal who queued the run: the run's credential
+	// never grants more than this principal may do.
+	CreatedBy string `json:"createdBy,omitempty"`
 }
 
 // QuickBuild is a request to queue a quick build.
@@ -44,6 +47,7 @@ type QuickBuild struct {
 	TimeoutSeconds  int64  // default DefaultBuildTimeout
 	AgentPool       string // default: see Options.Pools
 	ContextID       string
+	CreatedBy       string // the principal queuing the run
 }
 
 // Limits of a quick build request.
@@ -102,7 +106,8 @@ func (s *Service) QueueBuild(ctx context.Context, reg meta.Registry, q QuickBuil
 
 // checkBuild validates q and returns what the run will store.
 func (s *Service) checkBuild(ctx context.Context, reg meta.Registry, q QuickBuild) (BuildRequest, error) {
-	req := BuildRequest{Dockerfile: q.Dockerfile, BuildArgs: q.BuildArgs, Target: q.Target, Platform: q.Platform, Push: true}
+	req := BuildRequest{Dockerfile: q.Dockerfile, BuildArgs: q.BuildArgs, Target: q.Target, Platform: q.Platform, Push: true,
+		CreatedBy: q.CreatedBy}
 	if q.Push != nil {
 		req.Push = *q.Push
 	}

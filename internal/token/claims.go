@@ -39,12 +39,15 @@ const (
 	PrincipalAdmin PrincipalKind = "admin"
 	// PrincipalAnonymous is nobody, on a registry that allows anonymous pull.
 	PrincipalAnonymous PrincipalKind = "anonymous"
+	// PrincipalRun is a run's own credential (authMode Default): it may do
+	// what the run needs and its queuer may, and only while the run lives.
+	PrincipalRun PrincipalKind = "run"
 )
 
 func (k PrincipalKind) valid() bool {
 	switch k {
 	case PrincipalUser, PrincipalServicePrincipal, PrincipalManagedIdentity,
-		PrincipalTrustedService, PrincipalToken, PrincipalAdmin, PrincipalAnonymous:
+		PrincipalTrustedService, PrincipalToken, PrincipalAdmin, PrincipalAnonymous, PrincipalRun:
 		return true
 	}
 	return false

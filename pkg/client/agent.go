@@ -55,6 +55,15 @@ type AgentRun struct {
 	Push            bool              `json:"push"`
 	ContextID       string            `json:"contextId"`
 	ContextURL      string            `json:"contextUrl"` // a path on the server
+	// Credentials are the run's own registry credential, for Basic auth at
+	// the login server's token endpoint; nil when the run has none.
+	Credentials *AgentCredentials `json:"credentials,omitempty"`
+}
+
+// AgentCredentials are a user name and password for a registry.
+type AgentCredentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // Beat answers a heartbeat.
