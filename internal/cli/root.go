@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-project/berth/internal/cli/auth"
+	"github.com/berth-project/berth/internal/cli/buildcmd"
 	"github.com/berth-project/berth/internal/cli/cmdutil"
 	"github.com/berth-project/berth/internal/cli/configcmd"
 	"github.com/berth-project/berth/internal/cli/credhelper"
@@ -83,6 +84,7 @@ listening on 127.0.0.1:5000):
 		role.NewCmdRole(f),
 		scopemap.NewCmdScopeMap(f),
 		tokencmd.NewCmdToken(f),
+		buildcmd.NewCmdBuild(f, nil),
 		taskcmd.NewCmdTask(f),
 		credhelper.NewCmdCredentialHelper(f),
 	)

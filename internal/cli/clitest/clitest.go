@@ -37,6 +37,9 @@ type Stub struct {
 	// Form, when set, is the form-encoded body the request must carry
 	// instead.
 	Form url.Values
+	// Check, when set, is given the request's body in place of the Body
+	// comparison: for a body that is not JSON, such as an upload.
+	Check func(t *testing.T, body []byte)
 	// NoAuth says the request must carry no Authorization header (token
 	// endpoints); otherwise it must carry the identity token.
 	NoAuth bool
@@ -111,6 +114,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.t.Errorf("%s %s: Authorization %q, want the identity token", r.Method, r.URL.Path, auth)
 	}
 	switch {
+	case st.Check != nil:
+		st.Check(s.t, body)
 	case st.Form != nil:
 		got, err := url.ParseQuery(string(body))
 		if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
