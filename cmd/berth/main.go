@@ -4,4 +4,4 @@ package main
 
 import "github.com/berth-project/berth/internal/cli"
 
-func main() { cli.Main(newServeCmd()) }
+func main() { cli.Main(newServeCmd(), newAgentCmd()) }

@@ -48,6 +48,8 @@ type Agent struct {
 	API  API
 	Exec *Executor
 	Log  *slog.Logger
+
+	engine *lazyEngine // set by New
 }
 
 // Serve runs until ctx ends.

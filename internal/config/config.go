@@ -61,7 +61,7 @@ type AgentPool struct {
 }
 
 // Agent configures the in-process build agent. Its BuildKit daemon is
-// started at the first run it leases (state under <dataDir>/buildkit), so
+// started at the first run it leases (state under <dataDir>/agent/buildkit), so
 // an idle server costs nothing.
 type Agent struct {
 	// Enabled runs the agent (default true).

@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+
+	"github.com/berth-project/berth/internal/buildcontext"
+	"github.com/berth-project/berth/internal/buildengine"
+	"github.com/berth-project/berth/pkg/client"
+)
+
+// Options describe an agent: where its server is, which pool it serves,
+// where its registry traffic leaves from and where it keeps its work.
+type Options struct {
+	Server  string // the server's URL, such as http://127.0.0.1:5000
+	Token   string // the pool's token
+	Name    string // how runs name the agent
+	Egress  netip.Addr
+	DataDir string // run work directories, and BuildKit's state unless BuildkitAddr
+	// BuildkitAddr uses a running buildkitd; empty starts one (at the
+	// first run) under DataDir/buildkit.
+	BuildkitAddr string
+	// PlainHTTP talks to registries over http.
+	PlainHTTP bool
+	Log       *slog.Logger
+}
+
+// New makes an agent from opts. Close releases its BuildKit daemon.
+func New(opts Options) (*Agent, error) {
+	c, err := client.New(opts.Server, client.WithTokenSource(client.StaticToken(opts.Token)))
+	if err != nil {
+		return nil, err
+	}
+	work := filepath.Join(opts.DataDir, "runs")
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return nil, err
+	}
+	eng := &lazyEngine{addr: opts.BuildkitAddr,
+		opts: buildengine.Options{StateDir: filepath.Join(opts.DataDir, "buildkit"), Logger: opts.Log}}
+	return &Agent{
+		API: &Remote{Agent: c.Agent(), Name: opts.Name},
+		Exec: &Executor{
+			Engine: eng,
+			Extract: func(ctx context.Context, r io.Reader, dest string) error {
+				return buildcontext.Extract(ctx, r, dest, buildcontext.Limits{})
+			},
+			Egress: opts.Egress, WorkDir: work, PlainHTTP: opts.PlainHTTP,
+		},
+		Log:    opts.Log,
+		engine: eng,
+	}, nil
+}
+
+// Close stops the agent's BuildKit daemon, if it started one.
+func (a *Agent) Close() {
+	if a.engine != nil {
+		a.engine.Close()
+	}
+}
+
+// lazyEngine starts (or connects to) BuildKit at the first build. When
+// that fails, the build fails with the reason, which says how to install
+// the engine.
+type lazyEngine struct {
+	opts buildengine.Options
+	addr string
+
+	mu     sync.Mutex
+	daemon *buildengine.Daemon
+}
+
+func (e *lazyEngine) Build(ctx context.Context, req BuildRequest, log io.Writer) error {
+	d, err := e.get(ctx)
+	if err != nil {
+		return fmt.Errorf("no build engine: %w", err)
+	}
+	return Buildctl{Command: func(ctx context.Context, args ...string) *exec.Cmd { return d.Buildctl(ctx, args...) }}.Build(ctx, req, log)
+}
+
+func (e *lazyEngine) get(ctx context.Context) (*buildengine.Daemon, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.daemon != nil {
+		return e.daemon, nil
+	}
+	var d *buildengine.Daemon
+	var err error
+	if e.addr != "" {
+		d, err = buildengine.Connect(ctx, e.addr, e.opts)
+	} else {
+		d, err = buildengine.Start(ctx, e.opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.daemon = d
+	return d, nil
+}
+
+func (e *lazyEngine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.daemon != nil {
+		e.daemon.Close()
+		e.daemon = nil
+	}
+}
