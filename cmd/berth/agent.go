@@ -18,7 +18,7 @@ import (
 
 type agentOptions struct {
 	server, pool, token, egress, dataDir, buildkit, name string
-	plainHTTP                                          bool
+	plainHTTP                                            bool
 }
 
 func newAgentCmd() *cobra.Command {
