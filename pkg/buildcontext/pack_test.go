@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -348,7 +349,15 @@ func TestPackErrors(t *testing.T) {
 }
 
 func TestPackCancel(t *testing.T) {
-	dir := tree(t, map[string]string{"big": strings.Repeat("x", 8<<20)})
+	// Incompressible content: the packer is still writing, blocked on the
+	// reader, when cancel comes (8 MiB of one letter would compress to a
+	// few KiB and could be done before it).
+	noise := make([]byte, 8<<20)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	dir := tree(t, map[string]string{"big": string(noise)})
 	ctx, cancel := context.WithCancel(context.Background())
 	r, _, err := buildcontext.Pack(ctx, dir, buildcontext.PackOptions{})
 	if err != nil {
