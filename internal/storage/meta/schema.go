@@ -270,6 +270,24 @@ var migrations = []string{
 		created_at INTEGER NOT NULL,
 		PRIMARY KEY (registry_id, digest)
 	);`,
+	// Dedicated agent pools: one registry's, each with its own token
+	// (hashed to find the pool, sealed for the server's own agents) and
+	// egress address, and optionally the private endpoint its agents
+	// reach the registry through (which cannot be deleted while used).
+	`CREATE TABLE agent_pools (
+		id INTEGER PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		agent_count INTEGER NOT NULL,
+		private_endpoint_id INTEGER REFERENCES private_endpoints(id),
+		egress TEXT NOT NULL UNIQUE,
+		token_hash TEXT NOT NULL UNIQUE,
+		token BLOB NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		UNIQUE (registry_id, name)
+	);
+	CREATE INDEX agent_pools_endpoint ON agent_pools (private_endpoint_id);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

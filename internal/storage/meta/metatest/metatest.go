@@ -86,6 +86,10 @@ func Run(t *testing.T, open func(t *testing.T) *meta.DB) {
 		{"PrivateEndpoints", testPrivateEndpoints},
 		{"PrivateEndpointConflict", testPrivateEndpointConflict},
 		{"PrivateEndpointsGoWithRegistry", testPrivateEndpointsGoWithRegistry},
+		// agentpools.go: dedicated agent pools
+		{"AgentPools", testAgentPools},
+		{"AgentPoolConflict", testAgentPoolConflict},
+		{"AgentPoolsGoWithRegistry", testAgentPoolsGoWithRegistry},
 		// runs.go: runs, the queue, logs, build contexts
 		{"RunIDs", testRunIDs},
 		{"CreateRun", testCreateRun},
