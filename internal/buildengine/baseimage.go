@@ -10,18 +10,18 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/berth-project/berth/internal/oci"
+	"github.com/berth-project/berth/internal/ocilayout"
 )
 
 // DebianBusybox is where Debian's busybox-static package puts busybox.
 const DebianBusybox = "/bin/busybox"
 
 // RefNameAnnotation names an image in an OCI layout's index.json.
-const RefNameAnnotation = "org.opencontainers.image.ref.name"
+const RefNameAnnotation = ocilayout.RefNameAnnotation
 
 const (
 	mediaTypeConfig    = "application/vnd.oci.image.config.v1+json"
@@ -90,8 +90,18 @@ func WriteBusyboxImage(layoutDir, busybox, ref string) (oci.Descriptor, error) {
 	if err != nil {
 		return oci.Descriptor{}, err
 	}
-	configDesc := descriptorOf(mediaTypeConfig, config)
-	layerDesc := descriptorOf(mediaTypeLayerGzip, gz.Bytes())
+	l, err := ocilayout.Create(layoutDir)
+	if err != nil {
+		return oci.Descriptor{}, err
+	}
+	layerDesc, err := l.PutBytes(mediaTypeLayerGzip, gz.Bytes())
+	if err != nil {
+		return oci.Descriptor{}, err
+	}
+	configDesc, err := l.PutBytes(mediaTypeConfig, config)
+	if err != nil {
+		return oci.Descriptor{}, err
+	}
 	manifest, err := json.Marshal(imageManifest{
 		SchemaVersion: 2,
 		MediaType:     oci.MediaTypeImageManifest,
@@ -101,14 +111,12 @@ func WriteBusyboxImage(layoutDir, busybox, ref string) (oci.Descriptor, error) {
 	if err != nil {
 		return oci.Descriptor{}, err
 	}
-	desc := descriptorOf(oci.MediaTypeImageManifest, manifest)
-	desc.Platform = &oci.Platform{Architecture: runtime.GOARCH, OS: "linux"}
-	for _, blob := range [][]byte{gz.Bytes(), config, manifest} {
-		if err := writeBlob(layoutDir, blob); err != nil {
-			return oci.Descriptor{}, err
-		}
+	desc, err := l.PutBytes(oci.MediaTypeImageManifest, manifest)
+	if err != nil {
+		return oci.Descriptor{}, err
 	}
-	if err := addToIndex(layoutDir, desc, ref); err != nil {
+	desc.Platform = &oci.Platform{Architecture: runtime.GOARCH, OS: "linux"}
+	if err := l.Tag(desc, ref); err != nil {
 		return oci.Descriptor{}, err
 	}
 	return desc, nil
@@ -178,84 +186,8 @@ func busyboxLayer(busybox []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func descriptorOf(mediaType string, blob []byte) oci.Descriptor {
-	return oci.Descriptor{MediaType: mediaType, Digest: oci.FromBytes(blob), Size: int64(len(blob))}
-}
-
-// writeBlob stores blob under blobs/sha256/ unless it is there, writing to a
-// temporary file first so a reader never sees half a blob.
-func writeBlob(layoutDir string, blob []byte) error {
-	d := oci.FromBytes(blob)
-	path := filepath.Join(layoutDir, "blobs", d.Algorithm(), d.Hex())
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return writeFileAtomic(path, blob)
-}
-
-// addToIndex writes oci-layout and lists desc in index.json under ref,
-// dropping an earlier entry of the same name.
-func addToIndex(layoutDir string, desc oci.Descriptor, ref string) error {
-	if err := writeFileAtomic(filepath.Join(layoutDir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
-		return err
-	}
-	indexPath := filepath.Join(layoutDir, "index.json")
-	index := imageIndex{SchemaVersion: 2, MediaType: oci.MediaTypeImageIndex}
-	if b, err := os.ReadFile(indexPath); err == nil {
-		if err := json.Unmarshal(b, &index); err != nil {
-			return fmt.Errorf("buildengine: %s: %w", indexPath, err)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if ref != "" {
-		desc.Annotations = map[string]string{RefNameAnnotation: ref}
-	}
-	kept := index.Manifests[:0]
-	for _, m := range index.Manifests {
-		if (ref != "" && m.Annotations[RefNameAnnotation] == ref) || (ref == "" && m.Digest == desc.Digest) {
-			continue
-		}
-		kept = append(kept, m)
-	}
-	index.Manifests = append(kept, desc)
-	b, err := json.Marshal(index)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(indexPath, b)
-}
-
-func writeFileAtomic(path string, body []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(body); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
 // The JSON documents of an image, with only the fields written here.
 type (
-	imageIndex struct {
-		SchemaVersion int              `json:"schemaVersion"`
-		MediaType     string           `json:"mediaType,omitempty"`
-		Manifests     []oci.Descriptor `json:"manifests"`
-	}
 	imageManifest struct {
 		SchemaVersion int              `json:"schemaVersion"`
 		MediaType     string           `json:"mediaType"`

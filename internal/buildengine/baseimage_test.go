@@ -43,7 +43,7 @@ func TestWriteBusyboxImage(t *testing.T) {
 	dir, desc := baseLayout(t)
 	layout := readLayout(t, dir)
 
-	var index imageIndex
+	var index struct{ Manifests []oci.Descriptor }
 	if err := json.Unmarshal(layout.index, &index); err != nil {
 		t.Fatal(err)
 	}

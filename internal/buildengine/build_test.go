@@ -48,13 +48,13 @@ func TestBuildDockerfileFromLocalBase(t *testing.T) {
 	t.Logf("buildctl build:\n%s", log)
 
 	image := readOCIArchive(t, out)
-	var index imageIndex
+	var index struct{ Manifests []oci.Descriptor }
 	if err := json.Unmarshal(image.index, &index); err != nil || len(index.Manifests) == 0 {
 		t.Fatalf("index.json %s: %v", image.index, err)
 	}
 	desc := index.Manifests[0]
 	if oci.IsIndex(desc.MediaType) {
-		var inner imageIndex
+		var inner struct{ Manifests []oci.Descriptor }
 		if err := json.Unmarshal(image.blob(t, desc), &inner); err != nil {
 			t.Fatal(err)
 		}
