@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/berth-project/berth/internal/oci"
@@ -72,7 +73,7 @@ func (s *Service) QueueBuild(ctx context.Context, reg meta.Registry, q QuickBuil
 	if err != nil {
 		return meta.Run{}, err
 	}
-	pool, err := s.pool(reg, q.AgentPool)
+	pool, err := s.pool(ctx, reg, q.AgentPool)
 	if err != nil {
 		return meta.Run{}, err
 	}
@@ -96,7 +97,21 @@ func (s *Service) QueueBuild(ctx context.Context, reg meta.Registry, q QuickBuil
 		}
 		run.Secrets = s.seal.Seal(secrets, secretsLabel(reg.ID))
 	}
-	if err := s.db.Update(ctx, func(tx *meta.Tx) error { return tx.CreateRun(ctx, &run) }); err != nil {
+	err = s.db.Update(ctx, func(tx *meta.Tx) error {
+		if pool == q.AgentPool || q.AgentPool == "" { // a public pool
+			return tx.CreateRun(ctx, &run)
+		}
+		// A dedicated pool deleted since it was looked at takes no run:
+		// none of its agents would ever lease it.
+		if _, err := dedicatedPool(ctx, tx, reg, q.AgentPool); err != nil {
+			return err
+		}
+		return tx.CreateRun(ctx, &run)
+	})
+	if errors.Is(err, errNoPool) {
+		return meta.Run{}, invalid("agentPool %q: the dedicated pool was just deleted", q.AgentPool)
+	}
+	if err != nil {
 		return meta.Run{}, err
 	}
 	s.log.InfoContext(ctx, "run queued", "registry", reg.Name, "run_id", run.RunID, "run_type", run.RunType, "agent_pool", pool)
@@ -220,11 +235,18 @@ func checkBuildArgs(args, secrets map[string]string) error {
 	return nil
 }
 
-// pool returns the pool a run goes to: the one named, which must exist,
-// else the first of the registry's location, else the first.
-func (s *Service) pool(reg meta.Registry, name string) (string, error) {
-	if len(s.pools) == 0 {
-		return "", invalid("agentPool: the server has no agent pool; configure agentPools in its config file")
+// pool returns the queue key of the pool a run goes to: the one named,
+// a public pool or a dedicated pool of reg, which must exist; else the
+// first public pool of the registry's location, else the first.
+func (s *Service) pool(ctx context.Context, reg meta.Registry, name string) (string, error) {
+	if name != "" && !slices.ContainsFunc(s.pools, func(p Pool) bool { return p.Name == name }) {
+		key, err := dedicatedPool(ctx, s.db, reg, name)
+		if !errors.Is(err, errNoPool) {
+			return key, err
+		}
+	}
+	if len(s.pools) == 0 && name == "" {
+		return "", invalid("agentPool: the server has no public agent pool; name a dedicated pool of registry %q, or configure agentPools in the server's config file", reg.Name)
 	}
 	if name == "" {
 		for _, p := range s.pools {
@@ -241,7 +263,18 @@ func (s *Service) pool(reg meta.Registry, name string) (string, error) {
 		}
 		names = append(names, p.Name)
 	}
-	return "", invalid("agentPool %q: no such agent pool; the server has %s", name, strings.Join(names, ", "))
+	have := "the server has " + strings.Join(names, ", ")
+	if len(names) == 0 {
+		have = "the server has no public pool"
+	}
+	if ded, err := s.db.RegistryAgentPools(ctx, reg.ID); err == nil && len(ded) > 0 {
+		var d []string
+		for _, p := range ded {
+			d = append(d, p.Name)
+		}
+		have += "; registry " + strconv.Quote(reg.Name) + " has the dedicated pools " + strings.Join(d, ", ")
+	}
+	return "", invalid("agentPool %q: no such agent pool; %s", name, have)
 }
 
 // ImageNames are the images a run pushes, with {{.Run.ID}} and
