@@ -37,8 +37,17 @@ type Pool struct {
 type Options struct {
 	Runs  *runs.Service
 	Pools []Pool
+	// PoolOfToken finds the dedicated pool whose agents present token,
+	// for a token that is none of Pools': its queue key (runs.
+	// DedicatedPoolKey), or "" when no pool has the token. nil: only
+	// Pools' agents are let in.
+	PoolOfToken func(ctx context.Context, token string) (string, error)
 	// LoginServer is the address an agent reaches registry at.
 	LoginServer func(ctx context.Context, registry string) (string, error)
+	// LoginServerAddress is where the agents of run's pool connect for
+	// the login server: the private endpoint of a dedicated pool that
+	// has one, "" for the login server itself (nil: always "").
+	LoginServerAddress func(ctx context.Context, run meta.Run) (string, error)
 	// RunCredential mints the registry credential of a leased run (user
 	// name and password for Basic at the login server's token endpoint);
 	// nil: runs get none.
@@ -63,7 +72,9 @@ const maxBody = 1 << 20
 type API struct {
 	runs        *runs.Service
 	pools       []pool
+	poolOfToken func(ctx context.Context, token string) (string, error)
 	loginServer func(ctx context.Context, registry string) (string, error)
+	loginAddr   func(ctx context.Context, run meta.Run) (string, error)
 	runCred     func(ctx context.Context, run meta.Run, loginServer string) (string, string, error)
 	leaseWait   time.Duration
 	maxChunk    int64
@@ -81,7 +92,7 @@ type pool struct {
 
 // New returns the agent API.
 func New(o Options) *API {
-	a := &API{runs: o.Runs, loginServer: o.LoginServer, runCred: o.RunCredential, leaseWait: o.LeaseWait, maxChunk: o.MaxLogChunk, log: o.Log, mux: http.NewServeMux()}
+	a := &API{runs: o.Runs, poolOfToken: o.PoolOfToken, loginServer: o.LoginServer, loginAddr: o.LoginServerAddress, runCred: o.RunCredential, leaseWait: o.LeaseWait, maxChunk: o.MaxLogChunk, log: o.Log, mux: http.NewServeMux()}
 	for _, p := range o.Pools {
 		a.pools = append(a.pools, pool{name: p.Name, hash: sha256.Sum256([]byte(p.Token)), ok: p.Token != ""})
 	}
@@ -145,7 +156,8 @@ func (a *API) authenticated(h handlerFunc) http.Handler {
 }
 
 // authenticate finds the pool whose token the request carries, comparing
-// with every pool's in constant time.
+// with every configured pool's in constant time, then asking for a
+// dedicated pool's.
 func (a *API) authenticate(r *http.Request) (string, error) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	tok = strings.TrimSpace(tok)
@@ -157,6 +169,12 @@ func (a *API) authenticate(r *http.Request) (string, error) {
 	for _, p := range a.pools {
 		if subtle.ConstantTimeCompare(h[:], p.hash[:]) == 1 && p.ok {
 			found = p.name
+		}
+	}
+	if found == "" && a.poolOfToken != nil {
+		var err error
+		if found, err = a.poolOfToken(r.Context(), tok); err != nil {
+			return "", err
 		}
 	}
 	if found == "" {

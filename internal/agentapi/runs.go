@@ -45,6 +45,11 @@ type runSpec struct {
 	// Credentials are the run's own registry credential (authMode
 	// Default), for Basic auth at the login server's token endpoint.
 	Credentials *credentials `json:"credentials,omitempty"`
+	// LoginServerAddress is the HOST:PORT to connect to for every
+	// request to LoginServer, the names and Host headers staying
+	// LoginServer's, as a private DNS zone would resolve it: the private
+	// endpoint of a dedicated pool. Empty: connect to LoginServer.
+	LoginServerAddress string `json:"loginServerAddress,omitempty"`
 }
 
 type credentials struct {
@@ -97,6 +102,11 @@ func (a *API) lease(w http.ResponseWriter, r *http.Request, pool string) error {
 		Platform: l.Request.Platform, Push: l.Request.Push, ContextID: string(l.Request.ContextID)}
 	if spec.ContextID != "" {
 		spec.ContextURL = runPath(l.Run) + "/context"
+	}
+	if a.loginAddr != nil {
+		if spec.LoginServerAddress, err = a.loginAddr(r.Context(), l.Run); err != nil {
+			return err
+		}
 	}
 	if a.runCred != nil {
 		user, pass, err := a.runCred(r.Context(), l.Run, login)

@@ -58,6 +58,11 @@ type AgentRun struct {
 	// Credentials are the run's own registry credential, for Basic auth at
 	// the login server's token endpoint; nil when the run has none.
 	Credentials *AgentCredentials `json:"credentials,omitempty"`
+	// LoginServerAddress is the HOST:PORT to connect to for every request
+	// to LoginServer (the names and Host headers staying LoginServer's):
+	// the private endpoint a dedicated pool reaches its registry through.
+	// Empty: connect to LoginServer itself.
+	LoginServerAddress string `json:"loginServerAddress,omitempty"`
 }
 
 // AgentCredentials are a user name and password for a registry.
