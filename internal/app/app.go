@@ -105,7 +105,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		db.Close()
 		return nil, err
 	}
-	s.runs = runs.New(runs.Options{Store: db, Blobs: blobs, Sealer: seal, Pools: runPools(cfg), Log: log})
+	s.runs = runs.New(runs.Options{Store: db, Blobs: blobs, Sealer: seal, Pools: runPools(cfg),
+		LeaseDuration: cfg.RunLeaseDuration, Log: log})
 	authn := auth.New(ids, s.tokens, db)
 	authn.SetRealmHost(endpointHost)
 	s.routes.bypass = authn.BypassIdentity

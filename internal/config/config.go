@@ -47,6 +47,10 @@ type Config struct {
 	// ReloadInterval is how often a replica checks the metadata store for
 	// changed registries, network rules and private endpoints.
 	ReloadInterval time.Duration `yaml:"reloadInterval"`
+	// RunLeaseDuration is how long an agent holds a run without a
+	// heartbeat (agents beat every third of it): how soon a run whose
+	// agent died ends as Error.
+	RunLeaseDuration time.Duration `yaml:"runLeaseDuration"`
 }
 
 // AgentPool is a public agent pool of a region.
@@ -102,6 +106,7 @@ func Default() Config {
 		NetworkDocsURL:     "docs/network.md",
 		AgentPools:         []AgentPool{{Name: "local", Location: "local", EgressPrefixes: []string{"127.0.1.0/24"}}},
 		ReloadInterval:     250 * time.Millisecond,
+		RunLeaseDuration:   30 * time.Second,
 		Agent:              Agent{Enabled: true, Pool: "local", Egress: "127.0.1.10"},
 	}
 }
@@ -203,6 +208,10 @@ func (c Config) Validate() error {
 	}
 	if c.ReloadInterval <= 0 || c.ReloadInterval > time.Second {
 		errs = append(errs, errors.New("reloadInterval: want more than 0 and at most 1s"))
+	}
+	// The agent API tells agents the lease in whole seconds.
+	if c.RunLeaseDuration < time.Second {
+		errs = append(errs, errors.New("runLeaseDuration: want at least 1s"))
 	}
 	if c.CredentialCacheTTL < 0 {
 		errs = append(errs, errors.New("credentialCacheTTL: must not be negative"))

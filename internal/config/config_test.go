@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidate(t *testing.T) {
@@ -32,6 +33,9 @@ func TestValidate(t *testing.T) {
 			c.Registries = []Registry{{Name: "teamone"}, {Name: "teamone"}}
 		}, "listed twice"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "logLevel"},
+		{"short run lease", func(c *Config) { c.RunLeaseDuration = 3 * time.Second }, ""},
+		{"run lease under a second", func(c *Config) { c.RunLeaseDuration = 500 * time.Millisecond }, "runLeaseDuration"},
+		{"no run lease", func(c *Config) { c.RunLeaseDuration = 0 }, "runLeaseDuration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,6 +62,14 @@ func TestLoad(t *testing.T) {
 	}
 	if c.Listen[0] != "127.0.0.1:6000" || c.Registries[0].LoginServer != "127.0.3.1:6000" || c.Region != "local" {
 		t.Fatalf("loaded %+v", c)
+	}
+	if c.RunLeaseDuration != 30*time.Second {
+		t.Fatalf("runLeaseDuration defaults to %s, want 30s", c.RunLeaseDuration)
+	}
+	lease := filepath.Join(dir, "lease.yaml")
+	os.WriteFile(lease, []byte("runLeaseDuration: 3s\n"), 0o600)
+	if c, err := Load(lease); err != nil || c.RunLeaseDuration != 3*time.Second {
+		t.Fatalf("runLeaseDuration: 3s loaded as %s, %v", c.RunLeaseDuration, err)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("listne: [127.0.0.1:6000]\n"), 0o600)
