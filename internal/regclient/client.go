@@ -38,6 +38,11 @@ type Options struct {
 	Username, Password string
 	// Timeout bounds each request's headers (0: 30 s).
 	Timeout time.Duration
+	// Resolve maps a registry's HOST:PORT to the HOST:PORT to connect to
+	// instead, as a private DNS zone would: requests, Host headers and
+	// TLS names stay the registry's. A dedicated agent pool reaches its
+	// registry's login server through a private endpoint this way.
+	Resolve map[string]string
 }
 
 // Client talks to one registry (one login server).
@@ -61,8 +66,14 @@ func New(opts Options) *Client {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
+	dial := d.DialContext
+	if len(opts.Resolve) > 0 {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, resolve(opts.Resolve, addr, opts.PlainHTTP))
+		}
+	}
 	tr := &http.Transport{
-		DialContext:           d.DialContext,
+		DialContext:           dial,
 		TLSClientConfig:       opts.TLS,
 		ResponseHeaderTimeout: timeout,
 		MaxIdleConnsPerHost:   8,
@@ -73,6 +84,22 @@ func New(opts Options) *Client {
 		scheme = "http"
 	}
 	return &Client{http: &http.Client{Transport: tr}, scheme: scheme, user: opts.Username, pass: opts.Password, tokens: map[string]string{}}
+}
+
+// resolve is where to connect for addr (HOST:PORT, as the transport
+// dials it): what m maps it to, or maps its host to when the port is the
+// scheme's own (a registry named without a port).
+func resolve(m map[string]string, addr string, plainHTTP bool) string {
+	if to, ok := m[addr]; ok {
+		return to
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && (port == "443" && !plainHTTP || port == "80" && plainHTTP) {
+		if to, ok := m[host]; ok {
+			return to
+		}
+	}
+	return addr
 }
 
 // Error is a refusal from a registry, with the OCI error code.

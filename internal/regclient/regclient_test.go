@@ -137,6 +137,43 @@ func TestEgress(t *testing.T) {
 	}
 }
 
+// TestResolve checks that a registry's name can be reached at another
+// address, the name staying in every request: the token flow and the
+// registry see the name, the connection goes elsewhere.
+func TestResolve(t *testing.T) {
+	ctx := context.Background()
+	host := startBerth(t)
+	var hosts []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hosts = append(hosts, r.Host)
+		r.URL.Scheme, r.URL.Host, r.RequestURI = "http", host, ""
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	at := strings.TrimPrefix(proxy.URL, "http://")
+	for _, name := range []string{"registry.invalid:5000", "registry.invalid"} {
+		c := regclient.New(regclient.Options{PlainHTTP: true, Username: "admin", Password: "pw",
+			Resolve: map[string]string{name: at}})
+		hosts = nil
+		if err := c.Ping(ctx, name); err != nil {
+			t.Fatalf("ping %s through %s: %v", name, at, err)
+		}
+		if len(hosts) == 0 || hosts[0] != name {
+			t.Errorf("ping %s: the requests named %v", name, hosts)
+		}
+	}
+}
+
 func TestParseReference(t *testing.T) {
 	for _, c := range []struct{ in, want, err string }{
 		{"127.0.3.1:5000/base/busybox:1", "127.0.3.1:5000/base/busybox:1", ""},
