@@ -52,6 +52,7 @@ func (r *Remote) Lease(ctx context.Context) (*Lease, error) {
 	if c := run.Credentials; c != nil {
 		l.Job.Username, l.Job.Password = c.Username, c.Password
 	}
+	l.Job.LoginServerAddress = run.LoginServerAddress
 	r.mu.Lock()
 	if r.lease == nil {
 		r.lease = map[*Lease]*leased{}

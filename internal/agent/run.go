@@ -35,6 +35,10 @@ type Job struct {
 	Context io.Reader
 	// Username and Password are the run's registry credentials.
 	Username, Password string
+	// LoginServerAddress is where to connect for LoginServer (HOST:PORT),
+	// the names staying LoginServer's: the private endpoint a dedicated
+	// pool reaches its registry through. Empty: LoginServer itself.
+	LoginServerAddress string
 }
 
 // Image is a pushed image or a dependency, as the report names it.
@@ -135,7 +139,12 @@ func (e *Executor) run(ctx context.Context, job Job, log *runLog) (Result, error
 	}
 	log.printf("Finished downloading source code")
 
-	client := regclient.New(regclient.Options{Egress: e.Egress, PlainHTTP: e.PlainHTTP, Username: job.Username, Password: job.Password})
+	opts := regclient.Options{Egress: e.Egress, PlainHTTP: e.PlainHTTP, Username: job.Username, Password: job.Password}
+	if job.LoginServerAddress != "" {
+		opts.Resolve = map[string]string{job.LoginServer: job.LoginServerAddress}
+		log.printf("Reaching registry %s through its private endpoint at %s", job.LoginServer, job.LoginServerAddress)
+	}
+	client := regclient.New(opts)
 	log.printf("Logging in to registry: %s", job.LoginServer)
 	if err := client.Ping(ctx, job.LoginServer); err != nil {
 		return Result{}, fmt.Errorf("failed to log in to registry %s: %w", job.LoginServer, err)

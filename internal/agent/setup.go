@@ -30,7 +30,24 @@ type Options struct {
 	// PlainHTTP talks to registries over http.
 	PlainHTTP bool
 	Log       *slog.Logger
+	// SharedEngine is a BuildKit the agent shares with others of its
+	// process (BuildkitAddr is then unused, and Close leaves it running);
+	// nil: the agent has its own.
+	SharedEngine *SharedEngine
 }
+
+// SharedEngine is a BuildKit that several agents of one process build on:
+// it is started (or connected to) at the first build of any of them.
+type SharedEngine struct{ lazy *lazyEngine }
+
+// NewSharedEngine returns an engine on the buildkitd at addr, or, when
+// addr is empty, on one it starts with its state under stateDir.
+func NewSharedEngine(addr, stateDir string, log *slog.Logger) *SharedEngine {
+	return &SharedEngine{&lazyEngine{addr: addr, opts: buildengine.Options{StateDir: stateDir, Logger: log}}}
+}
+
+// Close stops the engine's BuildKit daemon, if it started one.
+func (e *SharedEngine) Close() { e.lazy.Close() }
 
 // New makes an agent from opts. Close releases its BuildKit daemon.
 func New(opts Options) (*Agent, error) {
@@ -44,6 +61,10 @@ func New(opts Options) (*Agent, error) {
 	}
 	eng := &lazyEngine{addr: opts.BuildkitAddr,
 		opts: buildengine.Options{StateDir: filepath.Join(opts.DataDir, "buildkit"), Logger: opts.Log}}
+	owned := eng
+	if opts.SharedEngine != nil {
+		eng, owned = opts.SharedEngine.lazy, nil
+	}
 	return &Agent{
 		API: &Remote{Agent: c.Agent(), Name: opts.Name},
 		Exec: &Executor{
@@ -54,7 +75,7 @@ func New(opts Options) (*Agent, error) {
 			Egress: opts.Egress, WorkDir: work, PlainHTTP: opts.PlainHTTP,
 		},
 		Log:    opts.Log,
-		engine: eng,
+		engine: owned,
 	}, nil
 }
 
