@@ -31,6 +31,7 @@ var forbidden = map[string][]string{
 	"internal/mgmt":         {"internal/distribution", "internal/metadataapi", "internal/dataplane", "internal/app"},
 	"internal/runs":         {"internal/mgmt", "internal/agentapi", "internal/app", "internal/identity", "net/http"},
 	"internal/agentapi":     {"internal/mgmt", "internal/distribution", "internal/metadataapi", "internal/dataplane", "internal/app"},
+	"internal/agentpool":    {"internal/mgmt", "internal/agentapi", "internal/app", "internal/identity", "net/http"},
 	// The build engine runs BuildKit on local OCI layouts; registries,
 	// credentials and egress are the agent's.
 	"internal/buildengine": {"internal/app", "internal/cli", "internal/distribution", "internal/registry", "internal/storage", "internal/identity", "internal/auth", "internal/token", "internal/dataplane", "net/http"},
