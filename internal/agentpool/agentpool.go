@@ -27,10 +27,10 @@ import (
 const MaxCount = 10
 
 // DefaultEgressPrefix is where pools without a private endpoint get their
-// egress addresses from, one each (127.0.4.1, 127.0.4.2, …): loopback
+// egress addresses from, one each (127.0.10.1, 127.0.10.2, …): loopback
 // aliases on one machine, apart from the public pool's 127.0.1.0/24 and
 // the private endpoints' 127.0.2.0/24.
-var DefaultEgressPrefix = netip.MustParsePrefix("127.0.4.0/24")
+var DefaultEgressPrefix = netip.MustParsePrefix("127.0.10.0/24")
 
 var name = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 

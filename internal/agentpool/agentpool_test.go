@@ -15,10 +15,10 @@ func TestEgress(t *testing.T) {
 		p    meta.AgentPool
 		want string
 	}{
-		{"allotted", meta.AgentPool{Egress: "127.0.4.7"}, "127.0.4.7/32"},
-		{"its endpoint's host", meta.AgentPool{Egress: "127.0.4.7", PrivateEndpointID: 1, EndpointAddress: "127.0.2.1:5000"}, "127.0.2.1/32"},
-		{"localhost", meta.AgentPool{Egress: "127.0.4.7", PrivateEndpointID: 1, EndpointAddress: "localhost:5000"}, "127.0.0.1/32"},
-		{"IPv6", meta.AgentPool{Egress: "127.0.4.7", PrivateEndpointID: 1, EndpointAddress: "[::1]:5000"}, "::1/128"},
+		{"allotted", meta.AgentPool{Egress: "127.0.10.7"}, "127.0.10.7/32"},
+		{"its endpoint's host", meta.AgentPool{Egress: "127.0.10.7", PrivateEndpointID: 1, EndpointAddress: "127.0.2.1:5000"}, "127.0.2.1/32"},
+		{"localhost", meta.AgentPool{Egress: "127.0.10.7", PrivateEndpointID: 1, EndpointAddress: "localhost:5000"}, "127.0.0.1/32"},
+		{"IPv6", meta.AgentPool{Egress: "127.0.10.7", PrivateEndpointID: 1, EndpointAddress: "[::1]:5000"}, "::1/128"},
 	} {
 		if got := agentpool.EgressPrefixes(c.p); !slices.Equal(got, []string{c.want}) {
 			t.Errorf("%s: %v, want %s", c.what, got, c.want)
@@ -37,14 +37,14 @@ func TestAllocate(t *testing.T) {
 		}
 		return out
 	}
-	p := netip.MustParsePrefix("127.0.4.0/24")
+	p := netip.MustParsePrefix("127.0.10.0/24")
 	for _, c := range []struct {
 		used []meta.AgentPool
 		want string
 	}{
-		{nil, "127.0.4.1"},
-		{pools("127.0.4.1", "127.0.4.2"), "127.0.4.3"},
-		{pools("127.0.4.2"), "127.0.4.1"},
+		{nil, "127.0.10.1"},
+		{pools("127.0.10.1", "127.0.10.2"), "127.0.10.3"},
+		{pools("127.0.10.2"), "127.0.10.1"},
 	} {
 		if got, ok := agentpool.Allocate(p, c.used); !ok || got.String() != c.want {
 			t.Errorf("Allocate(%v) = %s %v, want %s", c.used, got, ok, c.want)
@@ -52,12 +52,12 @@ func TestAllocate(t *testing.T) {
 	}
 	var all []string
 	for i := 1; i <= 254; i++ {
-		all = append(all, netip.AddrFrom4([4]byte{127, 0, 4, byte(i)}).String())
+		all = append(all, netip.AddrFrom4([4]byte{127, 0, 10, byte(i)}).String())
 	}
 	if got, ok := agentpool.Allocate(p, pools(all...)); ok {
 		t.Errorf("Allocate of a full prefix gave %s", got)
 	}
-	if got, ok := agentpool.Allocate(netip.MustParsePrefix("127.0.4.8/30"), pools("127.0.4.9")); !ok || got.String() != "127.0.4.10" {
+	if got, ok := agentpool.Allocate(netip.MustParsePrefix("127.0.10.8/30"), pools("127.0.10.9")); !ok || got.String() != "127.0.10.10" {
 		t.Errorf("Allocate in a /30 gave %s %v", got, ok)
 	}
 }
