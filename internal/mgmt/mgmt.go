@@ -1,10 +1,11 @@
 // Package mgmt is the management API under /api/ (docs/management-api.md):
 // registries, users, service principals, managed identities, role
 // assignments, scope maps, registry tokens, private endpoint connections,
-// and runs with their build contexts, as JSON resources. It owns
-// the wire shapes of that API, who may call what (an identity token, then
-// the caller's role assignments, checked in one place: authorize), and the
-// one function that turns an error into {"error":{"code","message"}}.
+// dedicated agent pools, and runs with their build contexts, as JSON
+// resources. It owns the wire shapes of that API, who may call what (an
+// identity token, then the caller's role assignments, checked in one
+// place: authorize), and the one function that turns an error into
+// {"error":{"code","message"}}.
 //
 // It must not know SQL or the data plane's protocol: it reads and writes
 // through the metadata store's methods and the identity and registry
@@ -15,9 +16,11 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/berth-project/berth/internal/agentpool"
 	"github.com/berth-project/berth/internal/identity"
 	"github.com/berth-project/berth/internal/netrules"
 	"github.com/berth-project/berth/internal/registry"
@@ -41,6 +44,8 @@ type store interface {
 	PrivateEndpoints(ctx context.Context) ([]meta.PrivateEndpoint, error)
 	RegistryPrivateEndpoints(ctx context.Context, registryID int64) ([]meta.PrivateEndpoint, error)
 	PrivateEndpoint(ctx context.Context, registryID int64, name string) (meta.PrivateEndpoint, error)
+	RegistryAgentPools(ctx context.Context, registryID int64) ([]meta.AgentPool, error)
+	AgentPool(ctx context.Context, registryID int64, name string) (meta.AgentPool, error)
 	NetworkDenials(ctx context.Context, registryID int64, since time.Time, n int) ([]meta.NetworkDenial, error)
 	NetworkChanges(ctx context.Context, registryID int64, since time.Time, n int) ([]meta.NetworkChange, error)
 	Update(ctx context.Context, fn func(tx *meta.Tx) error) error
@@ -87,6 +92,10 @@ type Options struct {
 	Listeners ListenerPolicy
 	// Runs is the run queue and record.
 	Runs *runs.Service
+	// AgentPoolEgress is where dedicated agent pools without a private
+	// endpoint get their egress addresses (default
+	// agentpool.DefaultEgressPrefix).
+	AgentPoolEgress netip.Prefix
 }
 
 // API serves /api/.
@@ -103,6 +112,8 @@ type API struct {
 	// listeners is where private endpoints may listen.
 	listeners ListenerPolicy
 	runs      *runs.Service
+	// poolEgress is where dedicated pools get their egress addresses.
+	poolEgress netip.Prefix
 	// changing serialises calls of changed: each reads the store after its
 	// own change, and a slower earlier call must not store an older table.
 	changing sync.Mutex
@@ -124,6 +135,9 @@ func New(o Options) *API {
 	}
 	if a.changed == nil {
 		a.changed = func(context.Context) error { return nil }
+	}
+	if a.poolEgress = o.AgentPoolEgress; !a.poolEgress.IsValid() {
+		a.poolEgress = agentpool.DefaultEgressPrefix
 	}
 	a.routes()
 	return a
@@ -195,6 +209,12 @@ func (a *API) routes() {
 		{"POST /api/registries/{name}/privateEndpointConnections/{pe}/approve", a.setEndpointState(meta.EndpointApproved)},
 		{"POST /api/registries/{name}/privateEndpointConnections/{pe}/reject", a.setEndpointState(meta.EndpointRejected)},
 		{"DELETE /api/registries/{name}/privateEndpointConnections/{pe}", a.deletePrivateEndpoint},
+
+		{"PUT /api/registries/{name}/agentPools/{pool}", a.createAgentPool},
+		{"GET /api/registries/{name}/agentPools", a.listAgentPools},
+		{"GET /api/registries/{name}/agentPools/{pool}", a.showAgentPool},
+		{"PATCH /api/registries/{name}/agentPools/{pool}", a.updateAgentPool},
+		{"DELETE /api/registries/{name}/agentPools/{pool}", a.deleteAgentPool},
 
 		{"POST /api/registries/{name}/runs", a.queueRun},
 		{"GET /api/registries/{name}/runs", a.listRuns},

@@ -39,6 +39,9 @@ var contract = map[string][]string{
 	"/api/registries/{name}/privateEndpointConnections/{pe}/approve": {"post"},
 	"/api/registries/{name}/privateEndpointConnections/{pe}/reject":  {"post"},
 
+	"/api/registries/{name}/agentPools":        {"get"},
+	"/api/registries/{name}/agentPools/{pool}": {"put", "get", "patch", "delete"},
+
 	"/api/registries/{name}/buildContexts":       {"post"},
 	"/api/registries/{name}/runs":                {"post", "get"},
 	"/api/registries/{name}/runs/{runId}":        {"get"},

@@ -322,6 +322,9 @@ func (a *API) deletePrivateEndpoint(w http.ResponseWriter, r *http.Request, c *c
 		if err != nil {
 			return err
 		}
+		if err := poolsUsing(ctx, tx, was); err != nil {
+			return err
+		}
 		if err := tx.DeletePrivateEndpoint(ctx, e.ID); err != nil {
 			return err
 		}

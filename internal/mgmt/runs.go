@@ -40,7 +40,7 @@ type runProps struct {
 // runResource is a run as the API shows it: never its build args, secret
 // or not.
 func runResource(run meta.Run) resource {
-	p := runProps{RunID: run.RunID, Status: run.Status, RunType: run.RunType, Trigger: run.Trigger, AgentPool: run.AgentPool,
+	p := runProps{RunID: run.RunID, Status: run.Status, RunType: run.RunType, Trigger: run.Trigger, AgentPool: runs.PoolName(run),
 		Agent: run.Agent, CreateTime: run.CreatedAt, StartTime: optTime(run.StartedAt), FinishTime: optTime(run.FinishedAt),
 		ImageNames: []string{}, Timeout: run.TimeoutSeconds, CancelRequested: run.CancelRequested && run.Live(),
 		OutputImages: json.RawMessage("[]"), Dependencies: json.RawMessage("null"), Error: run.Error}
