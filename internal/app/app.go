@@ -54,6 +54,8 @@ type Server struct {
 	// runs is the run queue; agentPools the pools agents lease from.
 	runs       *runs.Service
 	agentPools []agentapi.Pool
+	// dedicated runs the agents of the dedicated pools.
+	dedicated *dedicatedAgents
 }
 
 // New opens the stores under cfg.DataDir and prepares the handlers.
@@ -132,14 +134,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		Runs: s.runs,
 	}))
 	mux.Handle("/agent/v1/", agentapi.New(agentapi.Options{Runs: s.runs, Pools: s.agentPools,
-		LoginServer: agentLoginServer(db, cfg), Log: log,
+		PoolOfToken: s.poolOfToken, LoginServer: agentLoginServer(db, cfg), LoginServerAddress: s.loginServerAddress, Log: log,
 		RunCredential: func(ctx context.Context, run meta.Run, loginServer string) (string, string, error) {
 			tok, err := auth.RunToken(s.tokens, run.Registry, loginServer, run, time.Now())
 			return auth.NullUser, tok, err
 		}}))
 	s.handler = dataPlane(v2, acr, mux)
 	s.endpoints = newEndpointListeners(log, s.handler)
-	s.routes.onReload = append(s.routes.onReload, s.endpoints.reloaded)
+	s.dedicated = newDedicatedAgents(db, seal.Open, log)
+	s.routes.onReload = append(s.routes.onReload, s.endpoints.reloaded, s.dedicated.reloaded)
 	s.endpoints.reloaded(ctx, s.routes.table.Load())
 	return s, nil
 }
@@ -268,7 +271,7 @@ func (s *Server) Run(ctx context.Context) error {
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()
 	if s.cfg.Agent.Enabled && len(lns) > 0 {
-		go func() { defer close(agentDone); s.runLocalAgent(agentCtx, lns[0]) }()
+		go func() { defer close(agentDone); s.runAgents(agentCtx, lns[0]) }()
 	} else {
 		close(agentDone)
 	}
@@ -314,7 +317,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); srv.Shutdown(sctx) }()
 	}
 	wg.Wait()
-	<-agentDone // its BuildKit daemon is stopped too
+	<-agentDone // their BuildKit daemon is stopped too
 	stopAudit() // after the listeners: the last requests' denials are written too
 	<-audited
 	return errors.Join(runErr, s.db.Close())

@@ -5,24 +5,42 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"sync"
 
 	"github.com/berth-project/berth/internal/agent"
 )
 
-// runLocalAgent runs the in-process build agent of cfg.Agent until ctx
-// ends: it calls this server's own agent API over its first listener, so
-// it is an agent like any other, and starts its BuildKit daemon only when
-// the first run arrives.
-func (s *Server) runLocalAgent(ctx context.Context, ln net.Listener) {
-	a := s.cfg.Agent
+// runAgents runs the in-process build agents until ctx ends: the agent of
+// cfg.Agent, and those of the dedicated pools. They call this server's own
+// agent API over its first listener, so each is an agent like any other,
+// and they share one BuildKit daemon, started only when the first run
+// arrives and stopped before runAgents returns.
+func (s *Server) runAgents(ctx context.Context, ln net.Listener) {
 	scheme := "http"
 	if s.cfg.TLS.Cert != "" {
 		scheme = "https"
 	}
+	server := scheme + "://" + loopbackAddr(ln.Addr())
+	engine := agent.NewSharedEngine(s.cfg.Agent.BuildkitAddr, filepath.Join(s.cfg.DataDir, "agent", "buildkit"), s.log)
+	defer engine.Close()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.runLocalAgent(ctx, server, engine) }()
+	go func() {
+		defer wg.Done()
+		s.dedicated.run(ctx, server, s.cfg.TLS.Cert == "", filepath.Join(s.cfg.DataDir, "agent", "dedicated"), engine)
+	}()
+	wg.Wait()
+}
+
+// runLocalAgent runs the in-process build agent of cfg.Agent until ctx
+// ends.
+func (s *Server) runLocalAgent(ctx context.Context, server string, engine *agent.SharedEngine) {
+	a := s.cfg.Agent
 	ag, err := agent.New(agent.Options{
-		Server: scheme + "://" + loopbackAddr(ln.Addr()), Token: s.AgentToken(a.Pool), Name: "local-" + a.Egress,
+		Server: server, Token: s.AgentToken(a.Pool), Name: "local-" + a.Egress,
 		Egress: netip.MustParseAddr(a.Egress), DataDir: filepath.Join(s.cfg.DataDir, "agent"),
-		BuildkitAddr: a.BuildkitAddr, PlainHTTP: s.cfg.TLS.Cert == "", Log: s.log,
+		PlainHTTP: s.cfg.TLS.Cert == "", Log: s.log, SharedEngine: engine,
 	})
 	if err != nil {
 		s.log.Error("local agent: not started", "err", err)
