@@ -24,6 +24,7 @@ type Buildctl struct {
 // Build runs one build, streaming BuildKit's plain progress to log.
 func (b Buildctl) Build(ctx context.Context, req BuildRequest, log io.Writer) error {
 	cmd := b.Command(ctx, b.args(req)...)
+	dieWithAgent(cmd)
 	out := &dropLines{w: log, drop: "failed check for fsverity support"}
 	cmd.Stdout, cmd.Stderr = out, out
 	err := cmd.Run()
