@@ -2,9 +2,12 @@
 // machine's limits (single-core sha256, loopback TCP), then drives a registry
 // through the OCI distribution API and prints each figure beside its target.
 //
-// It speaks only HTTP to the registry and imports nothing from berth, so with
-// --url it measures any OCI registry. A missed target is a finding, not an
-// error: the command exits non-zero only when something failed.
+// It speaks only HTTP to the registry and imports nothing of berth's
+// internal packages (internal/archtest checks), so with --url it measures
+// any OCI registry. Its build phase drives berth's build service as a client
+// does: with the public pkg/client and pkg/buildcontext, the berth CLI and
+// buildctl. A missed target is a finding, not an error: the command exits
+// non-zero only when something failed.
 package main
 
 import (
@@ -48,6 +51,8 @@ var phaseOrder = []string{
 	"sha256", "push", "push-chunked",
 	"tcp", "pull",
 	"manifest-put", "manifest-get", "auth-cost", "gate", "token-issue", "blob-head", "tags-list",
+	// Last: its BuildKit daemon stays up, idle, until the server stops.
+	"build",
 }
 
 // phaseNeeds lists the machine limits a phase's ratio is measured against;
@@ -56,6 +61,7 @@ var phaseNeeds = map[string][]string{
 	"push":         {"sha256"},
 	"push-chunked": {"sha256"},
 	"pull":         {"tcp"},
+	"build":        {"sha256"},
 }
 
 const usageText = `usage: berth-bench (--berth PATH | --url URL [--user U --password P] [--pid N]) [flags]
@@ -229,6 +235,7 @@ func run(ctx context.Context, opts *options, stdout, stderr io.Writer) (err erro
 		runID:   randomHex(4),
 		logf:    logf,
 		figures: goFigs,
+		srv:     srv,
 	}
 	if opts.cpuProf != "" {
 		f, err := os.Create(opts.cpuProf)

@@ -19,7 +19,8 @@ import (
 type bench struct {
 	opts    *options
 	reg     *registry
-	pid     int // of the registry; 0: RSS not measured
+	pid     int     // of the registry; 0: RSS not measured
+	srv     *server // the server the bench started; nil with --url
 	runID   string
 	logf    func(format string, args ...any)
 	figures []figure
@@ -71,6 +72,7 @@ var phaseFuncs = map[string]func(*bench, context.Context) error{
 	"gate":         (*bench).gateCost,
 	"blob-head":    (*bench).blobHead,
 	"tags-list":    (*bench).tagsList,
+	"build":        (*bench).buildPhase,
 }
 
 // repo names a repository of this run; the run ID keeps runs against one

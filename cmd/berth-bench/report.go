@@ -20,7 +20,7 @@ type figure struct {
 	Unit    string   `json:"unit"`
 	Target  *target  `json:"target,omitempty"`
 	Ratio   *float64 `json:"ratio,omitempty"`    // to the machine limit RatioOf
-	RatioOf string   `json:"ratio_of,omitempty"` // "sha256" or "tcp"
+	RatioOf string   `json:"ratio_of,omitempty"` // "sha256", "tcp" or "pack"
 	Result  string   `json:"result,omitempty"`   // PASS, MISS, SKIP or empty
 	Comment string   `json:"note,omitempty"`
 }
@@ -91,9 +91,9 @@ func formatValue(v float64, unit string) string {
 		return strconv.FormatFloat(v, 'f', 3, 64)
 	case "ns/op":
 		return strconv.FormatFloat(v, 'f', 1, 64)
-	case "MiB":
+	case "MiB", "MB":
 		return strconv.FormatFloat(v, 'f', 1, 64)
-	case "ratio":
+	case "ratio", "s":
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	default:
 		return strconv.FormatFloat(v, 'f', 0, 64)

@@ -20,6 +20,7 @@ import (
 type server struct {
 	cmd      *exec.Cmd
 	dir      string // temporary; holds data/ and server.log
+	dataDir  string // the server's --data-dir, dir/data
 	logPath  string
 	url      string
 	password string
@@ -38,8 +39,8 @@ func startServer(ctx context.Context, path string) (*server, error) {
 		return nil, err
 	}
 	s := &server{dir: dir, logPath: filepath.Join(dir, "server.log"), password: randomHex(16), exited: make(chan struct{})}
-	dataDir := filepath.Join(dir, "data")
-	if err := os.Mkdir(dataDir, 0o700); err != nil {
+	s.dataDir = filepath.Join(dir, "data")
+	if err := os.Mkdir(s.dataDir, 0o700); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func startServer(ctx context.Context, path string) (*server, error) {
 	defer logFile.Close() // the child has its own descriptor
 	// Not exec.CommandContext: the server is stopped with SIGTERM by stop,
 	// also when ctx was cancelled by an interrupt.
-	s.cmd = exec.Command(path, "serve", "--data-dir", dataDir, "--listen", addr)
+	s.cmd = exec.Command(path, "serve", "--data-dir", s.dataDir, "--listen", addr)
 	s.cmd.Env = append(os.Environ(), "BERTH_ADMIN_PASSWORD="+s.password)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{
