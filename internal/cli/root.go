@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-project/berth/internal/cli/agentpool"
 	"github.com/berth-project/berth/internal/cli/auth"
 	"github.com/berth-project/berth/internal/cli/buildcmd"
 	"github.com/berth-project/berth/internal/cli/cmdutil"
@@ -77,6 +78,7 @@ listening on 127.0.0.1:5000):
 		networkrule.NewCmdNetworkRule(f),
 		network.NewCmdNetwork(f),
 		privateendpoint.NewCmdPrivateEndpoint(f),
+		agentpool.NewCmdAgentPool(f),
 		resource.NewCmdResource(f),
 		sp.NewCmdSP(f),
 		identitycmd.NewCmdIdentity(f),
