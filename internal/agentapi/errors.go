@@ -82,9 +82,13 @@ func classify(err error) *apiError {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := classify(err)
 	status := statusOf[e.code]
-	if status >= 500 {
+	switch {
+	case status >= 500 && r.Context().Err() != nil:
+		// The agent hung up (it stopped, or its pool shrank): no fault here.
+		log.DebugContext(r.Context(), "agent request ended by the agent", "method", r.Method, "path", r.URL.Path, "err", err)
+	case status >= 500:
 		log.ErrorContext(r.Context(), "agent request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else {
+	default:
 		log.DebugContext(r.Context(), "agent request refused", "method", r.Method, "path", r.URL.Path, "code", e.code, "err", err)
 	}
 	if status == http.StatusUnauthorized {
