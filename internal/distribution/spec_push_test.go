@@ -282,6 +282,9 @@ func TestSpecDisconnectMidUpload(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := s.finishedCount()
+		s.mu.Lock()
+		startedBefore := s.started
+		s.mu.Unlock()
 		conn, err := net.Dial("tcp", u.Host)
 		if err != nil {
 			t.Fatal(err)
@@ -297,7 +300,11 @@ func TestSpecDisconnectMidUpload(t *testing.T) {
 		req.WriteString("\r\n")
 		conn.Write([]byte(req.String()))
 		conn.Write(part)
-		time.Sleep(50 * time.Millisecond) // let the server read what was sent
+		// Hang up only once the handler is reading the body, so that the
+		// cut is mid-upload even on a busy machine; then give it a moment
+		// to read what was sent.
+		s.waitStarted(startedBefore + 1)
+		time.Sleep(20 * time.Millisecond)
 		conn.Close()
 		s.waitFinished(before + 1)
 		s.mu.Lock()

@@ -56,6 +56,7 @@ type server struct {
 	url string
 
 	mu         sync.Mutex
+	started    int      // requests the handler was called for
 	finished   int      // requests the handler has returned from
 	lastStatus int      // the status of the last of them
 	failures   []string // requests answered with a 5xx
@@ -82,6 +83,9 @@ func newServerAt(t *testing.T, dir string) *server {
 	h := a.Handler()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusRecorder{ResponseWriter: w}
+		s.mu.Lock()
+		s.started++
+		s.mu.Unlock()
 		defer func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -132,6 +136,24 @@ func (s *server) finishedCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.finished
+}
+
+// waitStarted waits until the handler has been called for n requests.
+func (s *server) waitStarted(n int) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		started := s.started
+		s.mu.Unlock()
+		if started >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the server started %d requests, want %d", started, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitFinished waits until the handler has returned from n requests.
