@@ -12,6 +12,7 @@ type layout struct {
 	stateDir string
 	root     string // buildkitd's --root: cache, snapshots, netns
 	socket   string
+	otel     string // BuildKit's trace socket, which it mounts into every step
 	config   string // buildkitd.toml
 	cniConf  string // loopback-only CNI network list
 	log      string // buildkitd's stdout and stderr
@@ -29,15 +30,16 @@ func newLayout(stateDir string) (layout, error) {
 		stateDir: dir,
 		root:     filepath.Join(dir, "root"),
 		socket:   filepath.Join(dir, "buildkitd.sock"),
+		otel:     filepath.Join(dir, "otel.sock"),
 		config:   filepath.Join(dir, "buildkitd.toml"),
 		cniConf:  filepath.Join(dir, "cni", "loopback.conflist"),
 		log:      filepath.Join(dir, "buildkitd.log"),
 	}
 	// sun_path holds 108 bytes with the terminating NUL.
-	if len(l.socket) > 107 {
+	if len(l.socket) > 107 || len(l.otel) > 107 {
 		return layout{}, fmt.Errorf("buildengine: socket path %s is longer than a unix socket allows (107 bytes); use a shorter state dir", l.socket)
 	}
-	for _, p := range []string{l.root, l.socket, l.cniConf} {
+	for _, p := range []string{l.root, l.socket, l.otel, l.cniConf} {
 		if strings.ContainsAny(p, "\"\\\n\r\t") {
 			return layout{}, fmt.Errorf("buildengine: state dir %q holds a character the generated config cannot carry", dir)
 		}
@@ -73,6 +75,12 @@ insecure-entitlements = []
 
 [grpc]
   address = [` + q(l.addr()) + `]
+
+# BuildKit mounts its trace socket into every build step: keep it this
+# daemon's own, not the machine-wide /run/buildkit/otel-grpc.sock that
+# every buildkitd would share.
+[otel]
+  socketPath = ` + q(l.otel) + `
 
 [worker.oci]
   enabled = true

@@ -548,8 +548,9 @@ func (a *agentScenario) reapStep(word string) {
 // writes for the step. Anything else would be a host path in the step.
 //
 // BuildKit also binds its OpenTelemetry trace collector's socket at
-// /dev/otel-grpc.sock into every step (moby/buildkit#4764), whatever the
-// config says: the socket takes trace spans only, and holds no secret.
+// /dev/otel-grpc.sock into every step (moby/buildkit#4764): the socket
+// takes trace spans only and holds no secret, and berth keeps it in each
+// daemon's state directory, so steps of different daemons do not share it.
 func allowedStepMount(target, fstype string) bool {
 	switch {
 	case target == "/dev/otel-grpc.sock":
