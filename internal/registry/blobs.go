@@ -246,6 +246,11 @@ func (s *Service) FinishUpload(ctx context.Context, reg int64, repo, id string, 
 		s.cancel(ctx, id)
 		return meta.Blob{}, ErrDigestMismatch
 	}
+	// A collector may be deleting this very content; wait it out, and
+	// start the grace period that keeps it until it is linked below.
+	if err := s.db.Reserve(ctx, d); err != nil {
+		return meta.Blob{}, err
+	}
 	if err := s.blobs.CommitUpload(ctx, id, u.Size, d); err != nil {
 		switch {
 		case errors.Is(err, blob.ErrNotFound):

@@ -43,6 +43,10 @@ func (s *Service) putBlob(ctx context.Context, r io.Reader, max int64) (oci.Dige
 		return "", 0, ErrTooLarge
 	}
 	d := oci.FromHash("sha256", h)
+	// Garbage collection may be deleting the same content; see meta.DB.Reserve.
+	if err := s.db.Reserve(ctx, d); err != nil {
+		return "", 0, err
+	}
 	if err := s.blobs.CommitUpload(ctx, id, n, d); err != nil {
 		return "", 0, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/berth-project/berth/internal/oci"
@@ -140,17 +141,29 @@ func limit(n int) int {
 	return n
 }
 
-// PutBlob records committed content; recording it twice is not an error.
+// PutBlob records committed content; recording it twice is not an error,
+// and starts its garbage-collection grace period again. Content whose file
+// a collector is deleting is ErrBlobDeleting (see ReserveBlob).
 func (tx *Tx) PutBlob(ctx context.Context, d oci.Digest, size int64) error {
-	_, err := tx.c.exec(ctx, `INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (digest) DO NOTHING`, string(d), size, nanos(tx.now))
+	if deleting, err := tx.blobDeleting(ctx, d); deleting {
+		return ErrBlobDeleting
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	_, err := tx.c.exec(ctx, `INSERT INTO blobs (digest, size, created_at, touched_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at`, string(d), size, nanos(tx.now), nanos(tx.now))
 	return err
 }
 
-// LinkBlob makes a recorded blob visible in a repository.
+// LinkBlob makes a recorded blob visible in a repository, and starts its
+// garbage-collection grace period again.
 func (tx *Tx) LinkBlob(ctx context.Context, repoID int64, d oci.Digest) error {
 	_, err := tx.c.exec(ctx, `INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (repository_id, digest) DO NOTHING`, repoID, string(d), nanos(tx.now))
+	if err != nil {
+		return err
+	}
+	_, err = tx.c.exec(ctx, `UPDATE blobs SET touched_at = ? WHERE digest = ?`, nanos(tx.now), string(d))
 	return err
 }
 

@@ -288,6 +288,18 @@ var migrations = []string{
 		UNIQUE (registry_id, name)
 	);
 	CREATE INDEX agent_pools_endpoint ON agent_pools (private_endpoint_id);`,
+	// Online blob garbage collection: when a blob was last pushed, committed
+	// or linked (its grace period runs from there), the blobs whose files a
+	// collector is deleting, and indexes for the references it checks.
+	`ALTER TABLE blobs ADD COLUMN touched_at INTEGER NOT NULL DEFAULT 0;
+	UPDATE blobs SET touched_at = created_at;
+	CREATE INDEX blobs_touched ON blobs (touched_at);
+	CREATE TABLE blob_deletions (
+		digest TEXT PRIMARY KEY,
+		started_at INTEGER NOT NULL
+	);
+	CREATE INDEX build_contexts_digest ON build_contexts (digest);
+	CREATE INDEX runs_log_digest ON runs (log_digest) WHERE log_digest <> '';`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

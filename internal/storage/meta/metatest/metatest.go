@@ -76,6 +76,10 @@ func Run(t *testing.T, open func(t *testing.T) *meta.DB) {
 		{"ListedManifestsByTime", testListedManifestsByTime},
 		{"ContentCounts", testContentCounts},
 		{"ManifestWithTags", testManifestWithTags},
+		// gc.go: online blob garbage collection, usage
+		{"GarbageBlobs", testGarbageBlobs},
+		{"ReserveRefreshes", testReserveRefreshes},
+		{"RegistryUsage", testRegistryUsage},
 		// audit.go: the audit of the network perimeter
 		{"NetworkDenials", testNetworkDenials},
 		{"NetworkDenialsOfDeletedRegistry", testNetworkDenialsOfDeletedRegistry},
