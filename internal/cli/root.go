@@ -28,6 +28,7 @@ import (
 	"github.com/berth-project/berth/internal/cli/networkrule"
 	"github.com/berth-project/berth/internal/cli/privateendpoint"
 	"github.com/berth-project/berth/internal/cli/registrycmd"
+	"github.com/berth-project/berth/internal/cli/repository"
 	"github.com/berth-project/berth/internal/cli/resource"
 	"github.com/berth-project/berth/internal/cli/role"
 	"github.com/berth-project/berth/internal/cli/scopemap"
@@ -75,6 +76,7 @@ listening on 127.0.0.1:5000):
 		auth.NewCmdLogout(f, nil),
 		configcmd.NewCmdConfig(f),
 		registrycmd.NewCmdRegistry(f),
+		repository.NewCmdRepository(f),
 		networkrule.NewCmdNetworkRule(f),
 		network.NewCmdNetwork(f),
 		privateendpoint.NewCmdPrivateEndpoint(f),

@@ -43,6 +43,10 @@ type Stub struct {
 	// NoAuth says the request must carry no Authorization header (token
 	// endpoints); otherwise it must carry the identity token.
 	NoAuth bool
+	// Auth, when set, is the exact Authorization header the request must
+	// carry instead of the identity token (data-plane calls, which send
+	// registry credentials).
+	Auth string
 
 	Status int    // 200 when 0
 	Reply  string // the answer's body
@@ -108,6 +112,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	auth := r.Header.Get("Authorization")
 	switch {
+	case st.Auth != "":
+		if auth != st.Auth {
+			s.t.Errorf("%s %s: Authorization %q, want %q", r.Method, r.URL.Path, auth, st.Auth)
+		}
 	case st.NoAuth && auth != "":
 		s.t.Errorf("%s %s: sent Authorization %q, want none", r.Method, r.URL.Path, auth)
 	case !st.NoAuth && auth != "Bearer "+IdentityToken:
