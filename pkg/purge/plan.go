@@ -28,15 +28,23 @@ func ParseFilter(s string) (Filter, error) {
 	if !ok || repo == "" || tag == "" {
 		return Filter{}, fmt.Errorf("invalid filter %q: give 'repoRegex:tagRegex', e.g. 'hello-world:.*'", s)
 	}
-	r, err := regexp.Compile("^(?:" + repo + ")$")
+	r, err := anchored(repo)
 	if err != nil {
 		return Filter{}, fmt.Errorf("invalid repository regex in filter %q: %w", s, err)
 	}
-	t, err := regexp.Compile("^(?:" + tag + ")$")
+	t, err := anchored(tag)
 	if err != nil {
 		return Filter{}, fmt.Errorf("invalid tag regex in filter %q: %w", s, err)
 	}
 	return Filter{Repo: r, Tag: t}, nil
+}
+
+// anchored compiles ^(?:expr)$, reporting an error in expr as written.
+func anchored(expr string) (*regexp.Regexp, error) {
+	if _, err := regexp.Compile(expr); err != nil {
+		return nil, err
+	}
+	return regexp.Compile("^(?:" + expr + ")$")
 }
 
 // ParseAgo parses a duration of days followed by a Go duration: "2d3h6m",
