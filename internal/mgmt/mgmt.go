@@ -166,6 +166,7 @@ func (a *API) routes() {
 		{"POST /api/registries/{name}/regenerateCredential", a.regenerateCredential},
 		{"GET /api/registries/{name}/networkDenials", a.listNetworkDenials},
 		{"GET /api/registries/{name}/networkChanges", a.listNetworkChanges},
+		{"GET /api/registries/{name}/usage", a.showUsage},
 
 		{"PUT /api/users/{name}", a.createUser},
 		{"GET /api/users", a.listUsers},
