@@ -23,6 +23,7 @@ import (
 	"github.com/berth-project/berth/internal/config"
 	"github.com/berth-project/berth/internal/dataplane"
 	"github.com/berth-project/berth/internal/distribution"
+	"github.com/berth-project/berth/internal/gc"
 	"github.com/berth-project/berth/internal/identity"
 	"github.com/berth-project/berth/internal/metadataapi"
 	"github.com/berth-project/berth/internal/mgmt"
@@ -43,6 +44,7 @@ type Server struct {
 	log     *slog.Logger
 	db      *meta.DB
 	svc     *registry.Service
+	gc      *gc.Collector
 	routes  *registryRoutes
 	audit   *denialAudit
 	tokens  *token.Service
@@ -78,6 +80,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db, svc: registry.New(db, blobs, log)}
+	s.gc = newCollector(db, blobs, cfg, log)
 	if err := s.bootstrap(ctx, adminPassword, out); err != nil {
 		db.Close()
 		return nil, err
@@ -267,6 +270,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.refreshKeys(ctx)
 	go s.routes.watch(ctx)
 	go s.runs.RunReaper(ctx, time.Second)
+	go s.gc.Run(ctx)
 	agentDone := make(chan struct{})
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()

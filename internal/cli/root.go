@@ -27,6 +27,7 @@ import (
 	"github.com/berth-project/berth/internal/cli/network"
 	"github.com/berth-project/berth/internal/cli/networkrule"
 	"github.com/berth-project/berth/internal/cli/privateendpoint"
+	"github.com/berth-project/berth/internal/cli/purge"
 	"github.com/berth-project/berth/internal/cli/registrycmd"
 	"github.com/berth-project/berth/internal/cli/repository"
 	"github.com/berth-project/berth/internal/cli/resource"
@@ -77,6 +78,7 @@ listening on 127.0.0.1:5000):
 		configcmd.NewCmdConfig(f),
 		registrycmd.NewCmdRegistry(f),
 		repository.NewCmdRepository(f),
+		purge.NewCmdPurge(f, nil),
 		networkrule.NewCmdNetworkRule(f),
 		network.NewCmdNetwork(f),
 		privateendpoint.NewCmdPrivateEndpoint(f),

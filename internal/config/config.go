@@ -51,6 +51,13 @@ type Config struct {
 	// heartbeat (agents beat every third of it): how soon a run whose
 	// agent died ends as Error.
 	RunLeaseDuration time.Duration `yaml:"runLeaseDuration"`
+	// GCGracePeriod is how long a blob that no manifest, run log or build
+	// context references is kept after it was last pushed or linked, before
+	// online garbage collection deletes it. It must be longer than a
+	// client takes between pushing a layer and pushing its manifest.
+	GCGracePeriod time.Duration `yaml:"gcGracePeriod"`
+	// GCInterval is how often each replica looks for garbage blobs.
+	GCInterval time.Duration `yaml:"gcInterval"`
 }
 
 // AgentPool is a public agent pool of a region.
@@ -107,6 +114,8 @@ func Default() Config {
 		AgentPools:         []AgentPool{{Name: "local", Location: "local", EgressPrefixes: []string{"127.0.1.0/24"}}},
 		ReloadInterval:     250 * time.Millisecond,
 		RunLeaseDuration:   30 * time.Second,
+		GCGracePeriod:      time.Hour,
+		GCInterval:         time.Minute,
 		Agent:              Agent{Enabled: true, Pool: "local", Egress: "127.0.1.10"},
 	}
 }
@@ -215,6 +224,12 @@ func (c Config) Validate() error {
 	}
 	if c.CredentialCacheTTL < 0 {
 		errs = append(errs, errors.New("credentialCacheTTL: must not be negative"))
+	}
+	if c.GCGracePeriod < 0 {
+		errs = append(errs, errors.New("gcGracePeriod: must not be negative"))
+	}
+	if c.GCInterval <= 0 {
+		errs = append(errs, errors.New("gcInterval: want more than 0"))
 	}
 	return errors.Join(errs...)
 }

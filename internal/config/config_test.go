@@ -36,6 +36,9 @@ func TestValidate(t *testing.T) {
 		{"short run lease", func(c *Config) { c.RunLeaseDuration = 3 * time.Second }, ""},
 		{"run lease under a second", func(c *Config) { c.RunLeaseDuration = 500 * time.Millisecond }, "runLeaseDuration"},
 		{"no run lease", func(c *Config) { c.RunLeaseDuration = 0 }, "runLeaseDuration"},
+		{"no gc grace period", func(c *Config) { c.GCGracePeriod = 0 }, ""},
+		{"negative gc grace period", func(c *Config) { c.GCGracePeriod = -time.Second }, "gcGracePeriod"},
+		{"no gc interval", func(c *Config) { c.GCInterval = 0 }, "gcInterval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
