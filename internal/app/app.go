@@ -25,6 +25,7 @@ import (
 	"github.com/berth-project/berth/internal/distribution"
 	"github.com/berth-project/berth/internal/gc"
 	"github.com/berth-project/berth/internal/identity"
+	"github.com/berth-project/berth/internal/importer"
 	"github.com/berth-project/berth/internal/metadataapi"
 	"github.com/berth-project/berth/internal/mgmt"
 	"github.com/berth-project/berth/internal/netrules"
@@ -54,7 +55,9 @@ type Server struct {
 	// endpoints are the listeners of approved private endpoints.
 	endpoints *endpointListeners
 	// runs is the run queue; agentPools the pools agents lease from.
-	runs       *runs.Service
+	runs *runs.Service
+	// imports copies images into registries (berth import).
+	imports    *importer.Service
 	agentPools []agentapi.Pool
 	// dedicated runs the agents of the dedicated pools.
 	dedicated *dedicatedAgents
@@ -130,11 +133,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 	mux.Handle("GET /metrics", m.handler())
 	mux.Handle("/oauth2/", pipeline.Gated(authn.TokenEndpoints(s.routes.resolve)))
 	mux.Handle("POST /identity/oauth2/token", authn.IdentityEndpoint())
+	if s.imports, err = s.newImporter(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	mux.Handle("/api/", mgmt.New(mgmt.Options{
 		Store: db, Identity: ids, Registries: s.svc, Tokens: s.tokens,
 		Region: cfg.Region, Domain: strings.ToLower(cfg.Domain), DefaultRegistry: cfg.DefaultRegistry,
 		RegistriesChanged: s.routes.reload, Log: log, Pools: pools(cfg), Listeners: listenerPolicy(cfg),
-		Runs: s.runs,
+		Runs: s.runs, Imports: s.imports,
 	}))
 	mux.Handle("/agent/v1/", agentapi.New(agentapi.Options{Runs: s.runs, Pools: s.agentPools,
 		PoolOfToken: s.poolOfToken, LoginServer: agentLoginServer(db, cfg), LoginServerAddress: s.loginServerAddress, Log: log,

@@ -22,6 +22,7 @@ import (
 
 	"github.com/berth-project/berth/internal/agentpool"
 	"github.com/berth-project/berth/internal/identity"
+	"github.com/berth-project/berth/internal/importer"
 	"github.com/berth-project/berth/internal/netrules"
 	"github.com/berth-project/berth/internal/registry"
 	"github.com/berth-project/berth/internal/runs"
@@ -96,6 +97,8 @@ type Options struct {
 	// endpoint get their egress addresses (default
 	// agentpool.DefaultEgressPrefix).
 	AgentPoolEgress netip.Prefix
+	// Imports copies images into registries (nil: imports are refused).
+	Imports *importer.Service
 }
 
 // API serves /api/.
@@ -114,6 +117,7 @@ type API struct {
 	runs      *runs.Service
 	// poolEgress is where dedicated pools get their egress addresses.
 	poolEgress netip.Prefix
+	imports    *importer.Service
 	// changing serialises calls of changed: each reads the store after its
 	// own change, and a slower earlier call must not store an older table.
 	changing sync.Mutex
@@ -129,7 +133,8 @@ const maxBody = 1 << 20
 func New(o Options) *API {
 	a := &API{db: o.Store, ids: o.Identity, regs: o.Registries, tokens: o.Tokens,
 		region: o.Region, domain: o.Domain, defName: o.DefaultRegistry, changed: o.RegistriesChanged,
-		log: o.Log, now: time.Now, mux: http.NewServeMux(), pools: o.Pools, listeners: o.Listeners, runs: o.Runs}
+		log: o.Log, now: time.Now, mux: http.NewServeMux(), pools: o.Pools, listeners: o.Listeners, runs: o.Runs,
+		imports: o.Imports}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -167,6 +172,7 @@ func (a *API) routes() {
 		{"GET /api/registries/{name}/networkDenials", a.listNetworkDenials},
 		{"GET /api/registries/{name}/networkChanges", a.listNetworkChanges},
 		{"GET /api/registries/{name}/usage", a.showUsage},
+		{"POST /api/registries/{name}/importImage", a.importImage},
 
 		{"PUT /api/users/{name}", a.createUser},
 		{"GET /api/users", a.listUsers},

@@ -43,6 +43,10 @@ type Options struct {
 	// TLS names stay the registry's. A dedicated agent pool reaches its
 	// registry's login server through a private endpoint this way.
 	Resolve map[string]string
+	// Token is a registry access token sent as Bearer on every request,
+	// for a caller that minted its own (the import service); a 401 is then
+	// an error, not a challenge to answer.
+	Token string
 }
 
 // Client talks to one registry (one login server).
@@ -51,6 +55,7 @@ type Client struct {
 	scheme string
 	user   string
 	pass   string
+	fixed  string // Options.Token
 
 	mu     sync.Mutex
 	tokens map[string]string // scope → bearer token
@@ -83,7 +88,7 @@ func New(opts Options) *Client {
 	if opts.PlainHTTP {
 		scheme = "http"
 	}
-	return &Client{http: &http.Client{Transport: tr}, scheme: scheme, user: opts.Username, pass: opts.Password, tokens: map[string]string{}}
+	return &Client{http: &http.Client{Transport: tr}, scheme: scheme, user: opts.Username, pass: opts.Password, fixed: opts.Token, tokens: map[string]string{}}
 }
 
 // resolve is where to connect for addr (HOST:PORT, as the transport
@@ -164,13 +169,16 @@ func (c *Client) do(ctx context.Context, host, scope string, newReq func() (*htt
 		c.mu.Lock()
 		tok := c.tokens[host+" "+scope]
 		c.mu.Unlock()
+		if c.fixed != "" {
+			tok = c.fixed
+		}
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 		return c.http.Do(req)
 	}
 	resp, err := send()
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || c.fixed != "" {
 		return resp, err
 	}
 	challenge := resp.Header.Get("WWW-Authenticate")
