@@ -80,9 +80,10 @@ and, per repository, "Number of deleted tags: N" and "Number of deleted
 manifests: N".
 
 purge uses the registry's data plane with your "berth login" identity: the
-registry's network rules apply, and deleting needs AcrDelete, AcrPush,
-Contributor or Owner. Blobs no manifest uses any more are removed later by
-garbage collection.`,
+registry's network rules apply, and so do your roles: listing needs pull
+rights and deleting needs AcrDelete, Contributor or Owner (AcrDelete with
+AcrPull will do); --include-locked needs push rights to lift locks. Blobs
+no manifest uses any more are removed later by garbage collection.`,
 		Example: `  berth purge -r blogbuildtest --filter 'hello-world:.*' --untagged --ago 1d --dry-run
   berth purge -r blogbuildtest --filter 'samples/.*:v[0-9]+' --ago 30d --keep 5
   berth purge -r blogbuildtest --filter 'app:.*' --untagged-only --ago 0d`,
