@@ -24,6 +24,7 @@ import (
 	"github.com/berth-project/berth/internal/cli/configcmd"
 	"github.com/berth-project/berth/internal/cli/credhelper"
 	"github.com/berth-project/berth/internal/cli/identitycmd"
+	"github.com/berth-project/berth/internal/cli/importcmd"
 	"github.com/berth-project/berth/internal/cli/network"
 	"github.com/berth-project/berth/internal/cli/networkrule"
 	"github.com/berth-project/berth/internal/cli/privateendpoint"
@@ -79,6 +80,7 @@ listening on 127.0.0.1:5000):
 		registrycmd.NewCmdRegistry(f),
 		repository.NewCmdRepository(f),
 		purge.NewCmdPurge(f, nil),
+		importcmd.NewCmdImport(f, nil),
 		networkrule.NewCmdNetworkRule(f),
 		network.NewCmdNetwork(f),
 		privateendpoint.NewCmdPrivateEndpoint(f),
