@@ -90,6 +90,9 @@ type Manifest struct {
 	References []string // an index's members
 	Subject    string   // what it refers to (a signature's image), if anything
 	Locked     bool
+	// Unlisted is a manifest the listing hides (listEnabled false) that
+	// the caller found otherwise: never deleted, it protects what it needs.
+	Unlisted bool
 }
 
 // Options are what the flags of `berth purge` decide.
@@ -199,7 +202,7 @@ func Manifests(repo string, ms []Manifest, deleted []Tag, o Options) []Manifest 
 	}
 	del := map[string]bool{}
 	for _, m := range Untagged(ms, deleted) {
-		if m.Updated.Before(o.Before) && (!m.Locked || o.IncludeLocked) {
+		if m.Updated.Before(o.Before) && (!m.Locked || o.IncludeLocked) && !m.Unlisted {
 			del[m.Digest] = true
 		}
 	}

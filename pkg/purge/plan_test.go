@@ -149,6 +149,23 @@ func TestManifestsLockedKeepsWhatItNeeds(t *testing.T) {
 	}
 }
 
+func TestManifestsUnlistedProtect(t *testing.T) {
+	old := ago(48 * time.Hour)
+	ms := []Manifest{
+		// A hidden index (found through its tag) and its member; a hidden
+		// subject (found by digest) and its signature.
+		{Digest: "hindex", Updated: old, Unlisted: true, References: []string{"m"}},
+		{Digest: "m", Updated: old},
+		{Digest: "hsubj", Updated: old, Unlisted: true},
+		{Digest: "sig", Updated: old, Subject: "hsubj"},
+		{Digest: "orphan", Updated: old},
+	}
+	o := Options{Filters: filters(t, "app:.*"), Before: now, Untagged: true, IncludeLocked: true}
+	if got := digests(Manifests("app", ms, nil, o)); got != "orphan" {
+		t.Errorf("deleted %q, want orphan", got)
+	}
+}
+
 func TestParseAgo(t *testing.T) {
 	for in, want := range map[string]time.Duration{
 		"0d": 0, "1d": 24 * time.Hour, "2d3h6m": 51*time.Hour + 6*time.Minute, "1.5h": 90 * time.Minute, "30m": 30 * time.Minute,

@@ -271,6 +271,31 @@ func (p *purger) repository(ctx context.Context, repo string) error {
 		if err != nil {
 			return err
 		}
+		// Manifests hidden from the listing (listEnabled false) still
+		// protect what they need: look up the ones a listed tag or a
+		// subject names. (A hidden index whose tags are hidden too stays
+		// unseen: see docs/cli.md.)
+		var hidden []string
+		seen := map[string]bool{}
+		for _, d := range append(tagDigests(tagInfos), subjects(ms)...) {
+			if _, listed := index[d]; !listed && !seen[d] {
+				seen[d] = true
+				hidden = append(hidden, d)
+			}
+		}
+		for _, d := range hidden {
+			mi, err := p.m.Manifest(ctx, repo, d)
+			if isNotFound(err) {
+				continue // a dangling subject: its referrers may go
+			} else if err != nil {
+				return err
+			}
+			pm := plan.Manifest{Digest: mi.Digest, Tags: mi.Tags, Unlisted: true}
+			for _, r := range mi.References {
+				pm.References = append(pm.References, r.Digest)
+			}
+			ms = append(ms, pm)
+		}
 		delManifests = plan.Manifests(repo, ms, delTags, p.po)
 	}
 
@@ -370,6 +395,24 @@ func (p *purger) each(ctx context.Context, n int, fn func(context.Context, int) 
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+func tagDigests(ts []client.TagInfo) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t.Digest)
+	}
+	return out
+}
+
+func subjects(ms []plan.Manifest) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Subject != "" {
+			out = append(out, m.Subject)
+		}
+	}
+	return out
 }
 
 func unlock() client.AttributesUpdate {

@@ -97,7 +97,7 @@ type content struct {
 // seed pushes the same content into b every time:
 //
 //	app:v1      img1, signed by sig1 (untagged)
-//	app:v10     img2, signed by sig2 (untagged)
+//	app:v10     img2 (hidden from _manifests), signed by sig2 (untagged)
 //	app:multi   an index of amd and arm (untagged)
 //	app:locked  locked (deleteEnabled false)
 //	app@orphan  untagged
@@ -137,6 +137,10 @@ func seed(t *testing.T, b *berth) content {
 	push(img1, "app2", "v1")
 	f := false
 	if _, err := b.m.UpdateTag(ctx, "app", "locked", client.AttributesUpdate{DeleteEnabled: &f}); err != nil {
+		t.Fatal(err)
+	}
+	// img2 is hidden from _manifests: its signature must stay all the same.
+	if _, err := b.m.UpdateManifest(ctx, "app", c.img2, client.AttributesUpdate{ListEnabled: &f}); err != nil {
 		t.Fatal(err)
 	}
 	return c
