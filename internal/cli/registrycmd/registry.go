@@ -30,6 +30,7 @@ Commands that work on one registry take -n/--name, or use defaults.registry
 	cmd.AddCommand(
 		NewCmdCreate(f),
 		NewCmdShow(f),
+		NewCmdShowUsage(f),
 		NewCmdList(f),
 		NewCmdUpdate(f),
 		NewCmdDelete(f),
