@@ -3,7 +3,9 @@
 #
 # Go clients are built once per pinned version into a cache outside the
 # checkout (CI clones afresh, the cache survives), then symlinked into the
-# project's bin/. skopeo comes from Debian and is installed only when absent.
+# project's bin/. skopeo and docker-registry (CNCF Distribution, which the import
+# tests start as an external registry) come from Debian and are installed only
+# when absent.
 # Safe to run with no stdin and CI=true; prints one line per tool.
 set -euo pipefail
 
@@ -87,7 +89,31 @@ skopeo_tool() {
 	printf '%-7s %-9s %s (%s)\n' skopeo "v${version:-unknown}" "$bin_dir/skopeo" "$how"
 }
 
+# debian_tool NAME PACKAGE links NAME into bin/, installing the Debian
+# PACKAGE first when NAME is not on PATH (docker-registry: CNCF
+# Distribution, the external registry the import tests read from; the
+# package's service is not started, the tests run their own).
+debian_tool() {
+	local name=$1 pkg=$2 how=present
+	if ! command -v "$name" >/dev/null 2>&1; then
+		command -v apt-get >/dev/null 2>&1 || die "$name is missing and apt-get is not available; install $pkg by hand"
+		local start=$SECONDS
+		export DEBIAN_FRONTEND=noninteractive
+		as_root apt-get update -qq </dev/null >/dev/null ||
+			die "apt-get update failed"
+		as_root apt-get install -y -qq --no-install-recommends "$pkg" </dev/null >/dev/null ||
+			die "apt-get install $pkg failed"
+		how="installed in $((SECONDS - start))s"
+	fi
+	local path version
+	path=$(command -v "$name")
+	version=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null | sed 's/[+-].*//')
+	ln -sfn "$path" "$bin_dir/$name"
+	printf '%-7s %-9s %s (%s)\n' "$name" "v${version:-unknown}" "$bin_dir/$name" "$how"
+}
+
 go_tool crane "$CRANE_VERSION" github.com/google/go-containerregistry/cmd/crane
 go_tool oras "$ORAS_VERSION" oras.land/oras/cmd/oras
 go_tool regctl "$REGCTL_VERSION" github.com/regclient/regclient/cmd/regctl
 skopeo_tool
+debian_tool docker-registry docker-registry
