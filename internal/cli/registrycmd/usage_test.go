@@ -41,6 +41,8 @@ func TestShowUsage(t *testing.T) {
 `},
 		{Name: "query the size", Args: []string{"-n", "blogbuildtest", "--query", "value[?name=='Size'].currentValue | [0]", "-o", "tsv"},
 			Stubs: []clitest.Stub{usage}, Out: "12345\n"},
+		{Name: "tsv", Args: []string{"-n", "blogbuildtest", "-o", "tsv"}, Stubs: []clitest.Stub{usage},
+			Out: "Size\t12345\tBytes\nRepositories\t2\tCount\nManifests\t3\tCount\nBlobs\t5\tCount\n"},
 		{Name: "not found", Args: []string{"-n", "nope1"},
 			Stubs:   []clitest.Stub{{Method: "GET", Path: "/api/registries/nope1/usage", Status: 404, Reply: clitest.NotFound("registry 'nope1'")}},
 			WantErr: "registry 'nope1' was not found"},
