@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/berth-project/berth/internal/auth"
 	"github.com/berth-project/berth/internal/importer"
 )
 
@@ -15,7 +16,8 @@ import (
 // so it trusts this server's own certificate besides the system roots.
 // Its built-in trusted-service principal is created here, once.
 func (s *Server) newImporter(ctx context.Context) (*importer.Service, error) {
-	o := importer.Options{Store: s.db, Registries: s.svc, Tokens: s.tokens, Domain: s.cfg.Domain, PlainHTTP: s.cfg.TLS.Cert == ""}
+	o := importer.Options{Store: s.db, Registries: s.svc, Tokens: s.tokens, Domain: s.cfg.Domain,
+		PlainHTTP: s.cfg.TLS.Cert == "", Claims: auth.PrincipalClaims}
 	if s.cfg.TLS.Cert != "" {
 		pem, err := os.ReadFile(s.cfg.TLS.Cert)
 		if err != nil {
