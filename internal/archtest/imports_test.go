@@ -32,6 +32,9 @@ var forbidden = map[string][]string{
 	"internal/runs":         {"internal/mgmt", "internal/agentapi", "internal/app", "internal/identity", "net/http"},
 	"internal/agentapi":     {"internal/mgmt", "internal/distribution", "internal/metadataapi", "internal/dataplane", "internal/app"},
 	"internal/agentpool":    {"internal/mgmt", "internal/agentapi", "internal/app", "internal/identity", "net/http"},
+	// Garbage collection decides in the metadata store and deletes files;
+	// it knows no repositories' rules and no HTTP.
+	"internal/gc": {"internal/registry", "internal/distribution", "internal/mgmt", "internal/app", "internal/identity", "net/http"},
 	// The import service reads sources as a client (regclient) and writes
 	// through the registry service; it decides no rights.
 	"internal/importer": {"internal/mgmt", "internal/app", "internal/auth", "internal/dataplane", "internal/distribution", "internal/metadataapi", "internal/rbac"},
