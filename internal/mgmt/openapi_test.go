@@ -17,6 +17,7 @@ var contract = map[string][]string{
 	"/api/registries/{name}/regenerateCredential":               {"post"},
 	"/api/registries/{name}/networkDenials":                     {"get"},
 	"/api/registries/{name}/networkChanges":                     {"get"},
+	"/api/registries/{name}/importImage":                        {"post"},
 	"/api/registries/{name}/usage":                              {"get"},
 	"/api/users":                                                {"get"},
 	"/api/users/{name}":                                         {"put", "get", "delete"},
