@@ -29,7 +29,7 @@ type env struct {
 	reg   int64
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := meta.OpenSQLite(t.Context(), filepath.Join(dir, "meta.db"))
