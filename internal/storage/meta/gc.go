@@ -10,6 +10,12 @@ package meta
 // content calls ReserveBlob first: it waits out a mark (the file is about to
 // go) and refreshes touched_at, so that no collector claims the blob while
 // the writer renames its file into place and records it.
+//
+// This is safe because SQLite runs write transactions one at a time: a
+// claim and a push, mount or manifest of the same digest never interleave.
+// A PostgreSQL backend must get the same from row locks: the claim selects
+// FOR UPDATE SKIP LOCKED, and ReserveBlob, PutBlob, LinkBlob and
+// InsertManifest lock the blob row they touch.
 
 import (
 	"context"
