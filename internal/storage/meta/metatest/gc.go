@@ -119,7 +119,7 @@ func testRegistryUsage(t *testing.T, db *meta.DB) {
 	})
 	shared, own := digest("shared"), digest("own")
 	m1 := putManifest(t, db, f.repoID, "m1", shared, own) // blobs of 10 bytes each
-	m2 := putManifest(t, db, other, "m1", shared)        // the same manifest in another repository
+	m2 := putManifest(t, db, other, "m1", shared)         // the same manifest in another repository
 	update(t, db, func(tx *meta.Tx) error {
 		if err := tx.PutBlob(t.Context(), digest("pushed"), 7); err != nil {
 			return err
@@ -138,5 +138,3 @@ func testRegistryUsage(t *testing.T, db *meta.DB) {
 		t.Errorf("RegistryUsage(unknown) = %+v, %v", u, err)
 	}
 }
-
-
