@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/berth-project/berth/internal/config"
 	"github.com/berth-project/berth/internal/oci"
 	"github.com/berth-project/berth/internal/ocilayout"
@@ -18,14 +20,26 @@ import (
 )
 
 // startDistribution runs Debian's docker-registry (CNCF Distribution) on
-// a loopback port until the test ends, and returns its address.
-func startDistribution(t *testing.T) string {
+// a loopback port until the test ends, and returns its address. With a
+// user and password it asks for them (htpasswd, Basic authentication).
+func startDistribution(t *testing.T, user, password string) string {
 	bin := testserver.Tool(t, "docker-registry")
 	addr := freePort(t, "127.0.0.1")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "config.yml")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)), 0o600)
-	if err != nil {
+	yml := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	if user != "" {
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(users, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		yml += fmt.Sprintf("auth:\n  htpasswd:\n    realm: test\n    path: %s\n", users)
+	}
+	if err := os.WriteFile(conf, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", conf)
@@ -37,7 +51,7 @@ func startDistribution(t *testing.T) string {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			if resp.StatusCode == 200 || resp.StatusCode == 401 {
 				return addr
 			}
 		}
@@ -50,7 +64,7 @@ func startDistribution(t *testing.T) string {
 // pushIndex pushes, with regclient, an index of two single-layer images
 // (linux/amd64 and linux/arm64) to ref, and returns its digest with the
 // digests of its blobs.
-func pushIndex(t *testing.T, ref regclient.Reference) (oci.Digest, []oci.Digest) {
+func pushIndex(t *testing.T, ref regclient.Reference, user, password string) (oci.Digest, []oci.Digest) {
 	l, err := ocilayout.Create(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +91,7 @@ func pushIndex(t *testing.T, ref regclient.Reference) (oci.Digest, []oci.Digest)
 		blobs = append(blobs, cfg.Digest, layer.Digest)
 	}
 	index := put("application/vnd.oci.image.index.v1+json", []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[`+members+`]}`))
-	d, err := regclient.New(regclient.Options{PlainHTTP: true}).Push(context.Background(), l, index, ref)
+	d, err := regclient.New(regclient.Options{PlainHTTP: true, Username: user, Password: password}).Push(context.Background(), l, index, ref)
 	if err != nil {
 		t.Fatalf("push to %s: %v", ref, err)
 	}
@@ -85,9 +99,9 @@ func pushIndex(t *testing.T, ref regclient.Reference) (oci.Digest, []oci.Digest)
 }
 
 func TestImportFromDistribution(t *testing.T) {
-	ext := startDistribution(t)
+	ext := startDistribution(t, "", "")
 	ref, _ := regclient.ParseReference(ext + "/library/multi:v1")
-	index, blobs := pushIndex(t, ref)
+	index, blobs := pushIndex(t, ref, "", "")
 
 	addr := freePort(t, "127.0.0.1")
 	cfg := config.Default()
@@ -119,5 +133,36 @@ func TestImportFromDistribution(t *testing.T) {
 	status, out = e.importImage("default", fmt.Sprintf(`{"source":{"registryUri":%q,"sourceImage":"library/multi:nope"},"targetTags":["ext/multi:nope"]}`, ext))
 	if status != 404 {
 		t.Errorf("import of a missing tag: %d %s, want 404", status, out)
+	}
+}
+
+// A registry with Basic authentication is read with the credentials the
+// import gives, and refuses an import without them.
+func TestImportFromDistributionWithCredentials(t *testing.T) {
+	ext := startDistribution(t, "puller", "s3cret-pw")
+	ref, _ := regclient.ParseReference(ext + "/private/app:v1")
+	index, _ := pushIndex(t, ref, "puller", "s3cret-pw")
+
+	addr := freePort(t, "127.0.0.1")
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = []string{addr}
+	startServer(t, cfg)
+	e := &importEnv{t: t, addr: addr, tok: adminToken(t, addr)}
+
+	status, out := e.importImage("default", fmt.Sprintf(`{"source":{"registryUri":%q,"sourceImage":"private/app:v1"}}`, ext))
+	if status != 403 {
+		t.Errorf("import without credentials: %d %s, want 403", status, out)
+	}
+	status, out = e.importImage("default", fmt.Sprintf(`{"source":{"registryUri":%q,"sourceImage":"private/app:v1","credentials":{"username":"puller","password":"wrong"}}}`, ext))
+	if status != 403 {
+		t.Errorf("import with a wrong password: %d %s, want 403", status, out)
+	}
+	status, out = e.importImage("default", fmt.Sprintf(`{"source":{"registryUri":%q,"sourceImage":"private/app:v1","credentials":{"username":"puller","password":"s3cret-pw"}}}`, ext))
+	if status != 200 {
+		t.Fatalf("import with credentials: %d %s", status, out)
+	}
+	if st, d := e.status("GET", "/v2/private/app/manifests/v1"); st != 200 || d != string(index) {
+		t.Errorf("private/app:v1: %d %s, want %s", st, d, index)
 	}
 }

@@ -184,10 +184,27 @@ func (c *Client) do(ctx context.Context, host, scope string, newReq func() (*htt
 	challenge := resp.Header.Get("WWW-Authenticate")
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
+	if isBasic(challenge) {
+		// A registry with Basic authentication (Distribution with htpasswd)
+		// takes the credentials on every request, with no token endpoint.
+		if c.user == "" {
+			return nil, &Error{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: "the registry asks for a user name and password"}
+		}
+		req, err := newReq()
+		if err != nil {
+			return nil, err
+		}
+		req.SetBasicAuth(c.user, c.pass)
+		return c.http.Do(req)
+	}
 	if err := c.fetchToken(ctx, host, scope, challenge); err != nil {
 		return nil, err
 	}
 	return send()
+}
+
+func isBasic(challenge string) bool {
+	return len(challenge) >= 5 && strings.EqualFold(challenge[:5], "basic")
 }
 
 // fetchToken answers a Bearer challenge: GET realm?service=&scope= with the
