@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -191,4 +192,51 @@ func TestImportBadInput(t *testing.T) {
 	if st, _ := e.status("GET", "/v2/bad/tags/list"); st != 404 {
 		t.Errorf("bad imports wrote the repository bad: %d", st)
 	}
+}
+
+// The caller needs push rights on the target and, for a source of this
+// server, pull rights on the source repository: the trusted service
+// reads nothing on its own account.
+func TestImportNeedsTheCallersRights(t *testing.T) {
+	e := newImportEnv(t)
+	if st, out := e.call("PUT", "/api/users/bob", `{"password":"bob-password-1"}`); st != 201 && st != 200 {
+		t.Fatalf("create bob: %d %s", st, out)
+	}
+	assign := func(role, scope string) {
+		t.Helper()
+		if st, out := e.call("POST", "/api/roleAssignments", fmt.Sprintf(`{"assignee":"bob","role":%q,"scope":%q}`, role, scope)); st != 201 {
+			t.Fatalf("assign %s at %s: %d %s", role, scope, st, out)
+		}
+	}
+	bob := &importEnv{t: t, addr: e.addr, tok: userToken(t, e.addr, "bob", "bob-password-1")}
+	body := fmt.Sprintf(`{"source":{"registryUri":%q,"sourceImage":"multi:v1"},"targetTags":["bobs/multi:v1"]}`, e.src)
+
+	if status, out := bob.importImage("default", body); status != 403 || !strings.Contains(out, "may not import") {
+		t.Errorf("no rights: %d %s, want 403", status, out)
+	}
+	assign("AcrPush", "/registries/default")
+	if status, out := bob.importImage("default", body); status != 403 || !strings.Contains(out, "may not pull multi") {
+		t.Errorf("push on the target only: %d %s, want 403 for the source", status, out)
+	}
+	if st, _ := e.status("GET", "/v2/bobs/multi/manifests/v1"); st != 404 {
+		t.Errorf("a refused import wrote bobs/multi:v1: %d", st)
+	}
+	assign("AcrPull", "/registries/importsrc/repositories/multi")
+	if status, out := bob.importImage("default", body); status != 200 {
+		t.Errorf("push on the target and pull on the source: %d %s", status, out)
+	}
+}
+
+func userToken(t *testing.T, addr, user, password string) string {
+	t.Helper()
+	resp, err := http.PostForm("http://"+addr+"/identity/oauth2/token", url.Values{"grant_type": {"password"}, "username": {user}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var id struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&id)
+	return id.AccessToken
 }
