@@ -29,7 +29,7 @@ type berth struct {
 	m         *client.Metadata
 }
 
-func startBerth(t *testing.T) *berth {
+func startBerth(t testing.TB) *berth {
 	t.Helper()
 	ctx := context.Background()
 	cfg := config.Default()
@@ -61,7 +61,7 @@ func startBerth(t *testing.T) *berth {
 }
 
 // put writes a manifest into l and returns it.
-func put(t *testing.T, l *ocilayout.Layout, mediaType string, v any) oci.Descriptor {
+func put(t testing.TB, l *ocilayout.Layout, mediaType string, v any) oci.Descriptor {
 	t.Helper()
 	b, _ := json.Marshal(v)
 	d, err := l.PutBytes(mediaType, b)
@@ -72,7 +72,7 @@ func put(t *testing.T, l *ocilayout.Layout, mediaType string, v any) oci.Descrip
 }
 
 // image writes a one-layer image, with subject when it is not nil.
-func image(t *testing.T, l *ocilayout.Layout, text string, subject *oci.Descriptor) oci.Descriptor {
+func image(t testing.TB, l *ocilayout.Layout, text string, subject *oci.Descriptor) oci.Descriptor {
 	t.Helper()
 	layer, err := l.PutBytes("application/vnd.oci.image.layer.v1.tar", []byte(text))
 	if err != nil {
