@@ -288,11 +288,11 @@ func (s *Service) Import(ctx context.Context, p Plan) (Result, error) {
 func (s *Service) client(ctx context.Context, p Plan) (*regclient.Client, error) {
 	o := regclient.Options{PlainHTTP: s.plain, TLS: s.tls, Username: p.Username, Password: p.Password, Timeout: time.Minute}
 	if p.Local != nil {
-		tok, err := s.token(ctx, *p.Local, p.Source)
-		if err != nil {
-			return nil, err
-		}
-		o.Username, o.Password, o.Token = "", "", tok
+		// Minted afresh whenever the last one expires: an access token
+		// lives minutes, an import of large images may take longer.
+		reg, ref := *p.Local, p.Source
+		o.Username, o.Password = "", ""
+		o.Token = func(ctx context.Context) (string, error) { return s.token(ctx, reg, ref) }
 	}
 	return regclient.New(o), nil
 }

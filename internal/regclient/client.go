@@ -43,10 +43,11 @@ type Options struct {
 	// TLS names stay the registry's. A dedicated agent pool reaches its
 	// registry's login server through a private endpoint this way.
 	Resolve map[string]string
-	// Token is a registry access token sent as Bearer on every request,
-	// for a caller that minted its own (the import service); a 401 is then
-	// an error, not a challenge to answer.
-	Token string
+	// Token mints a registry access token to send as Bearer on every
+	// request, for a caller that mints its own (the import service): a
+	// 401 then means the token expired, and Token is called once more,
+	// never the challenge's token endpoint.
+	Token func(ctx context.Context) (string, error)
 }
 
 // Client talks to one registry (one login server).
@@ -55,10 +56,11 @@ type Client struct {
 	scheme string
 	user   string
 	pass   string
-	fixed  string // Options.Token
+	mint   func(ctx context.Context) (string, error) // Options.Token
 
 	mu     sync.Mutex
 	tokens map[string]string // scope → bearer token
+	minted string            // the last token mint made
 }
 
 // New returns a client for the registry at host (host:port).
@@ -88,7 +90,7 @@ func New(opts Options) *Client {
 	if opts.PlainHTTP {
 		scheme = "http"
 	}
-	return &Client{http: &http.Client{Transport: tr}, scheme: scheme, user: opts.Username, pass: opts.Password, fixed: opts.Token, tokens: map[string]string{}}
+	return &Client{http: &http.Client{Transport: tr}, scheme: scheme, user: opts.Username, pass: opts.Password, mint: opts.Token, tokens: map[string]string{}}
 }
 
 // resolve is where to connect for addr (HOST:PORT, as the transport
@@ -168,17 +170,20 @@ func (c *Client) do(ctx context.Context, host, scope string, newReq func() (*htt
 		}
 		c.mu.Lock()
 		tok := c.tokens[host+" "+scope]
-		c.mu.Unlock()
-		if c.fixed != "" {
-			tok = c.fixed
+		if c.mint != nil {
+			tok = c.minted
 		}
+		c.mu.Unlock()
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 		return c.http.Do(req)
 	}
+	if c.mint != nil {
+		return c.doMinted(ctx, send)
+	}
 	resp, err := send()
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || c.fixed != "" {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
 	challenge := resp.Header.Get("WWW-Authenticate")
@@ -198,6 +203,39 @@ func (c *Client) do(ctx context.Context, host, scope string, newReq func() (*htt
 		return c.http.Do(req)
 	}
 	if err := c.fetchToken(ctx, host, scope, challenge); err != nil {
+		return nil, err
+	}
+	return send()
+}
+
+// doMinted sends with the token mint made, minting the first one, and a
+// new one when the registry says the last has expired (401).
+func (c *Client) doMinted(ctx context.Context, send func() (*http.Response, error)) (*http.Response, error) {
+	renew := func() error {
+		tok, err := c.mint(ctx)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.minted = tok
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Lock()
+	none := c.minted == ""
+	c.mu.Unlock()
+	if none {
+		if err := renew(); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := send()
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if err := renew(); err != nil {
 		return nil, err
 	}
 	return send()
