@@ -152,6 +152,14 @@ func TestImportThroughTheSourceFirewall(t *testing.T) {
 		t.Errorf("fw:allowed after the import: %d", st)
 	}
 
+	// S6: no public access at all; the trusted service still passes.
+	if st, out := e.call("PATCH", "/api/registries/importsrc", `{"properties":{"publicNetworkAccess":"Disabled"}}`); st != 200 {
+		t.Fatalf("disable public access: %d %s", st, out)
+	}
+	if status, out := e.importImage("default", body("private")); status != 200 {
+		t.Fatalf("import from a registry without public access, trusted services allowed: %d %s", status, out)
+	}
+
 	if st, out := e.call("PATCH", "/api/registries/importsrc", `{"properties":{"networkRuleBypassOptions":"None"}}`); st != 200 {
 		t.Fatalf("disallow trusted services: %d %s", st, out)
 	}
