@@ -20,7 +20,9 @@ func TestServeCollectsGarbage(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = []string{freePort(t, "127.0.0.1")}
 	cfg.Agent.Enabled = false
-	cfg.GCGracePeriod = 0
+	// Long enough for pushImage to push its manifest after its layers;
+	// with 0 the collector may take them first.
+	cfg.GCGracePeriod = 2 * time.Second
 	cfg.GCInterval = 20 * time.Millisecond
 	startServer(t, cfg)
 	addr := cfg.Listen[0]
@@ -34,7 +36,7 @@ func TestServeCollectsGarbage(t *testing.T) {
 		hex := strings.TrimPrefix(d, "sha256:")
 		return filepath.Join(cfg.DataDir, "blobs", "sha256", hex[:2], hex)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if _, err := os.Stat(file(digest(loose))); os.IsNotExist(err) {
 			break
