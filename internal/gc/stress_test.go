@@ -20,7 +20,7 @@ const stressDuration = 20 * time.Second
 // stressGrace is the grace period of the stress test's collectors: longer
 // than any one push takes here, short enough that content deleted early in
 // the run is collected while pushers push the same bytes again.
-const stressGrace = time.Second
+const stressGrace = 2 * time.Second
 
 // TestStress runs pushers (which also delete their images and, now and
 // then, a whole repository) beside two collectors, as two replicas would
