@@ -138,3 +138,29 @@ func testRegistryUsage(t *testing.T, db *meta.DB) {
 		t.Errorf("RegistryUsage(unknown) = %+v, %v", u, err)
 	}
 }
+
+// testGarbageKeepsRunLogs checks that a run's archived log is never
+// garbage, even when a push recorded the same content as a blob.
+func testGarbageKeepsRunLogs(t *testing.T, db *meta.DB) {
+	c := setClock(db)
+	a := newRegistry(t, db, "rega")
+	r := queueRun(t, db, a.ID, "local")
+	if _, err := lease(t, db, "local", "agent", "L", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	update(t, db, func(tx *meta.Tx) error {
+		_, err := tx.CompleteRun(t.Context(), r.ID, "L", meta.RunResult{Status: meta.RunSucceeded})
+		return err
+	})
+	log := digest("the log")
+	update(t, db, func(tx *meta.Tx) error {
+		if err := tx.PutBlob(t.Context(), log, 7); err != nil {
+			return err
+		}
+		return tx.ArchiveRunLog(t.Context(), r.ID, log)
+	})
+	c.advance(2 * time.Hour)
+	if got := claim(t, db, c, time.Hour); len(got) != 0 {
+		t.Errorf("claimed a run's log: %v", got)
+	}
+}

@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) *meta.DB) {
 		// gc.go: online blob garbage collection, usage
 		{"GarbageBlobs", testGarbageBlobs},
 		{"ReserveRefreshes", testReserveRefreshes},
+		{"GarbageKeepsRunLogs", testGarbageKeepsRunLogs},
 		{"RegistryUsage", testRegistryUsage},
 		// audit.go: the audit of the network perimeter
 		{"NetworkDenials", testNetworkDenials},
