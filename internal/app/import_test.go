@@ -122,6 +122,14 @@ func TestImportBetweenRegistriesOfOneServer(t *testing.T) {
 		t.Errorf("forced import: %d %s", status, out)
 	}
 
+	// A locked target repository refuses the import, even a forced one.
+	if resp := do(t, "PATCH", "http://"+e.addr+"/acr/v1/copied/multi", "application/json", []byte(`{"writeEnabled":false}`)); resp.StatusCode != 200 {
+		t.Fatalf("lock copied/multi: %s", resp.Status)
+	}
+	if status, out := e.importImage("default", forced); status != 409 || !strings.Contains(out, "writeEnabled is false") {
+		t.Errorf("import into a locked repository: %d %s, want 409", status, out)
+	}
+
 	// By digest, into the source's repository name, with no tag.
 	byDigest := fmt.Sprintf(`{"source":{"registryUri":%q,"sourceImage":"multi@%s"}}`, e.src, e.members[0])
 	if status, out := e.importImage("default", byDigest); status != 200 {

@@ -265,10 +265,9 @@ func (s *Service) Import(ctx context.Context, p Plan) (Result, error) {
 		return res, sourceError(p.Source, err)
 	}
 	res.Digest, res.MediaType = string(desc.Digest), desc.MediaType
-	cp := &copier{s: s, src: c, ref: p.Source, reg: p.Target, res: &res, seen: map[string]bool{}}
-	from := ""
+	cp := &copier{s: s, src: c, ref: p.Source, reg: p.Target, res: &res, seen: map[string]bool{}, manifests: map[oci.Digest]fetched{}}
 	for _, t := range p.Targets {
-		cp.repo, cp.from = t.Repository, from
+		cp.repo = t.Repository
 		if err := cp.manifest(ctx, body, desc, 0); err != nil {
 			return res, err
 		}
@@ -277,7 +276,6 @@ func (s *Service) Import(ctx context.Context, p Plan) (Result, error) {
 				return res, err
 			}
 		}
-		from = t.Repository
 	}
 	return res, nil
 }
@@ -335,9 +333,16 @@ type copier struct {
 	ref  regclient.Reference
 	reg  registry.Registry
 	repo string
-	from string // a target repository that has the image already
 	res  *Result
-	seen map[string]bool // repo + digest counted
+	seen map[string]bool // digests counted
+	// manifests are the members read from the source, for the next
+	// target repository.
+	manifests map[oci.Digest]fetched
+}
+
+type fetched struct {
+	body []byte
+	desc oci.Descriptor
 }
 
 // maxDepth bounds index nesting: an index of indexes is legal, but a
@@ -353,13 +358,19 @@ func (cp *copier) manifest(ctx context.Context, body []byte, desc oci.Descriptor
 		if depth >= maxDepth {
 			return fmt.Errorf("%w: %s: indexes nested more than %d deep", ErrInvalid, cp.ref, maxDepth)
 		}
-		cbody, cdesc, err := cp.src.Manifest(ctx, cp.ref, string(child.Digest))
-		if err != nil {
-			return sourceError(cp.ref, err)
+		f, ok := cp.manifests[child.Digest]
+		if !ok {
+			body, desc, err := cp.src.Manifest(ctx, cp.ref, string(child.Digest))
+			if err != nil {
+				return sourceError(cp.ref, err)
+			}
+			if desc.MediaType == "" {
+				desc.MediaType = child.MediaType
+			}
+			f = fetched{body, desc}
+			cp.manifests[child.Digest] = f
 		}
-		if cdesc.MediaType == "" {
-			cdesc.MediaType = child.MediaType
-		}
+		cbody, cdesc := f.body, f.desc
 		if err := cp.manifest(ctx, cbody, cdesc, depth+1); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-project/berth/internal/importer"
 	"github.com/berth-project/berth/internal/rbac"
+	"github.com/berth-project/berth/internal/registry"
 )
 
 // Import: POST /api/registries/{name}/importImage copies an image into
@@ -133,6 +134,10 @@ func importError(err error) error {
 		if errors.Is(err, e.sentinel) {
 			return newError(e.code, "%s", strings.TrimPrefix(err.Error(), e.sentinel.Error()+": "))
 		}
+	}
+	var locked *registry.LockError
+	if errors.As(err, &locked) {
+		return conflict("%s", locked.Error())
 	}
 	return err
 }
