@@ -19,9 +19,12 @@ DATA_DIR ?= ./berth-data
 RUN_ARGS ?=
 # Extra arguments for the benchmark driver.
 BENCH_ARGS ?=
-# Go benchmarks that have targets, as PACKAGE:REGEXP pairs; berth-bench
-# reports their results in its table beside its own figures.
-GO_BENCHES ?= ./internal/netrules:^BenchmarkDecide100Rules$$
+# Go benchmarks, as PACKAGE:REGEXP pairs (the gate decision, GC reclaim, purge
+# of 10,000 tags); berth-bench reports their results in its table beside its
+# own figures.
+GO_BENCHES ?= ./internal/netrules:^BenchmarkDecide100Rules$$ \
+	./internal/gc:^BenchmarkCollect$$ \
+	./internal/cli/purge:^BenchmarkPurge$$
 
 # Per-package time limit. CI must finish well under 30 minutes.
 TEST_TIMEOUT ?= 15m

@@ -18,7 +18,8 @@ var goBenchTargets = map[string]map[string]*target{
 }
 
 // readGoBench turns the output of go test -bench in file into figures, one
-// per benchmark line and unit (ns/op, and allocs/op where reported), so
+// per benchmark line and unit (ns/op, allocs/op where reported, and the
+// benchmark's own metrics such as deletions/s; not B/op), so
 // that `make bench` prints them in the one table beside their targets.
 func readGoBench(file string) ([]figure, error) {
 	out, err := os.ReadFile(file)
@@ -53,8 +54,8 @@ func parseGoBench(out []byte) ([]figure, error) {
 		base, _, _ := strings.Cut(name, "/")
 		for i := 2; i+1 < len(fields); i += 2 {
 			unit := fields[i+1]
-			if unit != "ns/op" && unit != "allocs/op" {
-				continue
+			if unit == "B/op" {
+				continue // allocs/op says what matters here
 			}
 			v, err := strconv.ParseFloat(fields[i], 64)
 			if err != nil {
