@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,15 +78,15 @@ func (a *Agent) Serve(ctx context.Context) error {
 func (a *Agent) execute(ctx context.Context, l *Lease) {
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
-	var canceled sync.Once
-	wasCanceled := false
+	var canceled atomic.Bool // set by the heartbeat goroutine
 	go a.heartbeat(runCtx, l, func() {
-		canceled.Do(func() { wasCanceled = true; cancelRun() })
+		canceled.Store(true)
+		cancelRun()
 	})
 	logw := newChunker(runCtx, func(b []byte) error { return a.API.Log(ctx, l, b) })
 	status, r := a.run(runCtx, l, logw)
 	logw.Close()
-	if wasCanceled {
+	if canceled.Load() {
 		status = StatusCanceled
 	}
 	if err := a.API.Complete(ctx, l, status, r); err != nil {

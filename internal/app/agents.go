@@ -117,15 +117,22 @@ func agentLoginServer(db *meta.DB, cfg config.Config) func(ctx context.Context, 
 		if len(cfg.Listen) == 0 {
 			return "", nil
 		}
-		host, port, err := net.SplitHostPort(cfg.Listen[0])
-		if err != nil {
-			return cfg.Listen[0], nil
-		}
-		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-			host = "127.0.0.1"
-		}
-		return net.JoinHostPort(host, port), nil
+		return reachableAddr(cfg.Listen[0]), nil
 	}
+}
+
+// reachableAddr is where a listener on addr is reached from this machine:
+// addr itself, or 127.0.0.1 with its port when it listens on all
+// addresses (":5000", "0.0.0.0:5000").
+func reachableAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // AgentToken is the token agents of pool present, "" for an unknown pool

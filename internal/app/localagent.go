@@ -20,7 +20,7 @@ func (s *Server) runAgents(ctx context.Context, ln net.Listener) {
 	if s.cfg.TLS.Cert != "" {
 		scheme = "https"
 	}
-	server := scheme + "://" + loopbackAddr(ln.Addr())
+	server := scheme + "://" + reachableAddr(ln.Addr().String())
 	engine := agent.NewSharedEngine(s.cfg.Agent.BuildkitAddr, filepath.Join(s.cfg.DataDir, "agent", "buildkit"), s.log)
 	defer engine.Close()
 	var wg sync.WaitGroup
@@ -49,16 +49,4 @@ func (s *Server) runLocalAgent(ctx context.Context, server string, engine *agent
 	defer ag.Close()
 	s.log.Info("local agent started", "pool", a.Pool, "egress", a.Egress)
 	ag.Serve(ctx)
-}
-
-// loopbackAddr is where this process reaches its own listener.
-func loopbackAddr(a net.Addr) string {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
 }
