@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berth-project/berth/internal/errcode"
+	"github.com/berth-project/berth/internal/oci"
 	"github.com/berth-project/berth/internal/rbac"
 	"github.com/berth-project/berth/internal/registry"
 	"github.com/berth-project/berth/internal/runs"
@@ -91,7 +92,7 @@ func (s *Service) runGrantOf(ctx context.Context, reg registry.Registry, c token
 	}
 	g := runGrant{registry: reg.Name}
 	for _, img := range runs.ImageNames(run, req) {
-		repo, _, _ := cutTag(img)
+		repo, _, _ := oci.SplitTag(img)
 		g.push = append(g.push, repo)
 	}
 	if req.CreatedBy != "" {
@@ -100,14 +101,4 @@ func (s *Service) runGrantOf(ctx context.Context, reg registry.Registry, c token
 		}
 	}
 	return g, nil
-}
-
-// cutTag splits repository:tag (a tag has no slash after its colon).
-func cutTag(s string) (repo, tag string, ok bool) {
-	for i := len(s) - 1; i >= 0 && s[i] != '/'; i-- {
-		if s[i] == ':' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }

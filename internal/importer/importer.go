@@ -207,11 +207,11 @@ func (s *Service) Prepare(ctx context.Context, r Request) (Plan, error) {
 	}
 	for _, t := range tags {
 		t = strings.TrimSpace(t)
-		i := strings.LastIndex(t, ":")
-		if i < 0 || !oci.ValidName(t[:i]) || !oci.ValidTag(t[i+1:]) {
+		repo, tag, ok := oci.SplitTag(t)
+		if !ok || !oci.ValidName(repo) || !oci.ValidTag(tag) {
 			return p, fmt.Errorf("%w: target tag %q: want <repository>:<tag>", ErrInvalid, t)
 		}
-		p.add(t[:i], t[i+1:])
+		p.add(repo, tag)
 	}
 	return p, nil
 }

@@ -1,5 +1,7 @@
 package oci
 
+import "strings"
+
 // MaxNameLength bounds a repository name; together with the login server a
 // reference must stay under 255 characters.
 const MaxNameLength = 255
@@ -73,4 +75,15 @@ func ValidTag(s string) bool {
 		}
 	}
 	return true
+}
+
+// SplitTag splits "repository:tag" at the colon that starts the tag (one
+// after the last slash, so "host:5000/app" has no tag); ok is false when
+// there is none.
+func SplitTag(s string) (repo, tag string, ok bool) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || i < strings.LastIndexByte(s, '/') {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
 }

@@ -228,3 +228,21 @@ func TestParseManifest(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitTag(t *testing.T) {
+	for _, c := range []struct {
+		in, repo, tag string
+		ok            bool
+	}{
+		{"app:v1", "app", "v1", true},
+		{"team/app:1.0", "team/app", "1.0", true},
+		{"host:5000/app", "host:5000/app", "", false},
+		{"host:5000/app:v2", "host:5000/app", "v2", true},
+		{"app", "app", "", false},
+	} {
+		repo, tag, ok := oci.SplitTag(c.in)
+		if repo != c.repo || tag != c.tag || ok != c.ok {
+			t.Errorf("SplitTag(%q) = %q, %q, %v; want %q, %q, %v", c.in, repo, tag, ok, c.repo, c.tag, c.ok)
+		}
+	}
+}

@@ -190,10 +190,9 @@ func checkImageName(name string) (string, error) {
 	}
 	// Check a name whose placeholders stand for values of their form.
 	sample := strings.NewReplacer("{{.Run.ID}}", "ca1", "{{.Run.Registry}}", "registry").Replace(name)
-	repo, tag := sample, "latest"
-	if i := strings.LastIndexByte(sample, ':'); i > strings.LastIndexByte(sample, '/') {
-		repo, tag = sample[:i], sample[i+1:]
-	} else {
+	repo, tag, ok := oci.SplitTag(sample)
+	if !ok {
+		tag = "latest"
 		name += ":latest"
 	}
 	if first, _, ok := strings.Cut(repo, "/"); ok && strings.ContainsAny(first, ".:") {
