@@ -1,14 +1,13 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os/exec"
 	"path"
 	"sort"
-	"sync"
+	"strings"
 )
 
 // Buildctl is the Engine that drives a buildkitd through its buildctl
@@ -25,10 +24,17 @@ type Buildctl struct {
 func (b Buildctl) Build(ctx context.Context, req BuildRequest, log io.Writer) error {
 	cmd := b.Command(ctx, b.args(req)...)
 	dieWithAgent(cmd)
-	out := &dropLines{w: log, drop: "failed check for fsverity support"}
+	// buildctl's own warnings about the local file system say nothing of
+	// the build.
+	out := newLineWriter(log, func(line string) string {
+		if strings.Contains(line, "failed check for fsverity support") {
+			return ""
+		}
+		return line
+	})
 	cmd.Stdout, cmd.Stderr = out, out
 	err := cmd.Run()
-	out.flush()
+	out.Flush()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -72,42 +78,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(ks)
 	return ks
-}
-
-// dropLines passes lines through except those holding drop (buildctl's
-// own warnings about the local file system, which say nothing of the
-// build).
-type dropLines struct {
-	mu   sync.Mutex
-	w    io.Writer
-	drop string
-	buf  []byte
-}
-
-func (d *dropLines) Write(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.buf = append(d.buf, p...)
-	for {
-		i := bytes.IndexByte(d.buf, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		line := d.buf[:i+1]
-		if !bytes.Contains(line, []byte(d.drop)) {
-			if _, err := d.w.Write(line); err != nil {
-				return 0, err
-			}
-		}
-		d.buf = d.buf[i+1:]
-	}
-}
-
-func (d *dropLines) flush() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.buf) > 0 && !bytes.Contains(d.buf, []byte(d.drop)) {
-		d.w.Write(d.buf)
-	}
-	d.buf = nil
 }

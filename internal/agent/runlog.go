@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,48 +64,67 @@ func yamlString(s string) string {
 }
 
 // redactor returns a writer that replaces each secret in what passes
-// through it with "***". It writes whole lines only (a secret cannot span
-// lines of a log, and a line cut in two could cut a secret), so the caller
-// flushes what is left at the end.
-func redactor(w io.Writer, secrets []string) *redacting {
-	return &redacting{w: w, secrets: secrets}
+// through it with "***".
+func redactor(w io.Writer, secrets []string) *lineWriter {
+	return newLineWriter(w, func(line string) string { return redact(line, secrets) })
 }
 
-type redacting struct {
+// lineWriter passes what is written through edit a whole line at a time
+// (a line cut in two could cut a secret or a phrase edit looks for), so
+// the caller flushes what is left at the end. A line longer than 64 KiB
+// is edited in pieces.
+type lineWriter struct {
 	mu      sync.Mutex
 	w       io.Writer
-	secrets []string
+	edit    func(line string) string
 	pending []byte
 }
 
-// Write writes the complete lines of what it has, redacted, and keeps the
-// rest (up to 64 KiB) for the next write.
-func (r *redacting) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.pending = append(r.pending, p...)
-	i := strings.LastIndexByte(string(r.pending), '\n')
+func newLineWriter(w io.Writer, edit func(string) string) *lineWriter {
+	return &lineWriter{w: w, edit: edit}
+}
+
+// Write writes the complete lines of what it has, edited, and keeps the
+// rest for the next write.
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = append(l.pending, p...)
+	i := bytes.LastIndexByte(l.pending, '\n')
 	if i < 0 {
-		if len(r.pending) < 64<<10 {
+		if len(l.pending) < 64<<10 {
 			return len(p), nil
 		}
-		i = len(r.pending) - 1
+		i = len(l.pending) - 1
 	}
-	out := redact(string(r.pending[:i+1]), r.secrets)
-	r.pending = append(r.pending[:0], r.pending[i+1:]...)
-	if _, err := io.WriteString(r.w, out); err != nil {
+	if err := l.emit(l.pending[:i+1]); err != nil {
 		return 0, err
 	}
+	l.pending = append(l.pending[:0], l.pending[i+1:]...)
 	return len(p), nil
 }
 
-// Flush writes what is left, redacted.
-func (r *redacting) Flush() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := redact(string(r.pending), r.secrets)
-	r.pending = r.pending[:0]
-	_, err := io.WriteString(r.w, out)
+// emit edits each line of b and writes it.
+func (l *lineWriter) emit(b []byte) error {
+	var out strings.Builder
+	for len(b) > 0 {
+		n := bytes.IndexByte(b, '\n') + 1
+		if n == 0 {
+			n = len(b)
+		}
+		out.WriteString(l.edit(string(b[:n])))
+		b = b[n:]
+	}
+	_, err := io.WriteString(l.w, out.String())
+	return err
+}
+
+// Flush writes what is left, edited.
+func (l *lineWriter) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.emit(l.pending)
+	l.pending = l.pending[:0]
 	return err
 }
 
