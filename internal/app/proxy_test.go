@@ -1,11 +1,14 @@
 package app_test
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/berth-project/berth/internal/app"
 	"github.com/berth-project/berth/internal/config"
 )
 
@@ -53,5 +56,15 @@ func TestForwardedClientIP(t *testing.T) {
 				t.Errorf("body %s does not name %s", b, c.deniedIP)
 			}
 		})
+	}
+}
+
+func TestBadTrustedProxyRefused(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.TrustedProxies = []string{"10.0.0.0/24", "not-an-ip"}
+	_, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "pw", io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "trustedProxies") || !strings.Contains(err.Error(), "not-an-ip") {
+		t.Fatalf("app.New with a bad trusted proxy: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -75,7 +76,7 @@ type netDenial struct {
 func newRegistryRoutes(ctx context.Context, svc *registry.Service, store routeStore, cfg config.Config, log *slog.Logger) (*registryRoutes, error) {
 	proxies, err := netrules.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("trustedProxies: %w", err)
 	}
 	rr := &registryRoutes{svc: svc, store: store, domain: strings.ToLower(cfg.Domain), defName: cfg.DefaultRegistry,
 		log: log, docsURL: cfg.NetworkDocsURL, proxies: proxies, interval: cfg.ReloadInterval,

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -40,7 +39,9 @@ type Config struct {
 	AgentPools []AgentPool `yaml:"agentPools"`
 	// TrustedProxies are the CIDRs (or addresses) of reverse proxies whose
 	// X-Forwarded-For and Forwarded headers name the client; from any
-	// other peer they are ignored and the TCP peer is the client.
+	// other peer they are ignored and the TCP peer is the client. They are
+	// parsed, and refused when malformed, by netrules.ParseProxies when the
+	// server starts.
 	TrustedProxies []string `yaml:"trustedProxies"`
 	// Agent is the build agent berth serve runs in process.
 	Agent Agent `yaml:"agent"`
@@ -184,11 +185,6 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("logLevel %q: want debug, info, warn or error", c.LogLevel))
 	}
-	for i, p := range c.TrustedProxies {
-		if !validProxy(p) {
-			errs = append(errs, fmt.Errorf("trustedProxies[%d] %q: want an IP address or CIDR", i, p))
-		}
-	}
 	pools, tokens := map[string]bool{}, map[string]bool{}
 	for i, p := range c.AgentPools {
 		if !agentPoolName.MatchString(p.Name) {
@@ -240,14 +236,4 @@ func loopback(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
-}
-
-// validProxy reports whether s is an IP address or CIDR.
-func validProxy(s string) bool {
-	s = strings.TrimSpace(s)
-	if _, err := netip.ParseAddr(s); err == nil {
-		return true
-	}
-	_, err := netip.ParsePrefix(s)
-	return err == nil
 }
