@@ -280,3 +280,47 @@ func replaced(t *testing.T, b, old, new []byte) []byte {
 	}
 	return bytes.Replace(b, old, new, 1)
 }
+
+// TestSpecDeleteTakesReferrers shows that deleting a manifest by digest
+// deletes its referrers with it, and theirs, tags included, while the
+// referrers of other manifests stay.
+func TestSpecDeleteTakesReferrers(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	const repo = "del/signed"
+	m := "/v2/" + repo + "/manifests/"
+	emptyJSON := []byte("{}")
+	s.pushBlob(t, repo, emptyJSON)
+	img := s.pushImage(t, repo, "v1", "signed")
+	other := s.pushImage(t, repo, "v2", "other")
+	referrer := func(subject []byte, note string) []byte {
+		return mustJSON(t, map[string]any{
+			"schemaVersion": 2, "mediaType": mtOCIManifest, "artifactType": "application/vnd.example.sig.v1",
+			"config": desc(mtEmpty, emptyJSON), "layers": []any{desc(mtEmpty, emptyJSON)},
+			"subject": desc(mtOCIManifest, subject), "annotations": map[string]string{"note": note},
+		})
+	}
+	sig := referrer(img.manifest, "sig")
+	sigsig := referrer(sig, "sig of sig")
+	otherSig := referrer(other.manifest, "other")
+	sigDigest := s.pushManifest(t, repo, sha256Digest(sig), mtOCIManifest, sig)
+	s.pushManifest(t, repo, "sigsig-tag", mtOCIManifest, sigsig)
+	otherDigest := s.pushManifest(t, repo, sha256Digest(otherSig), mtOCIManifest, otherSig)
+
+	s.run(t, []step{
+		{name: "delete the subject", method: "DELETE", path: m + img.digest, status: 202},
+		{name: "the subject is gone", method: "HEAD", path: m + img.digest, status: 404},
+		{name: "its referrer is gone", method: "HEAD", path: m + sigDigest, status: 404},
+		{name: "the referrer's referrer is gone", method: "HEAD", path: m + sha256Digest(sigsig), status: 404},
+		{name: "and its tag", method: "GET", path: m + "sigsig-tag", status: 404, code: "MANIFEST_UNKNOWN"},
+		{name: "the referrers list is empty", method: "GET", path: "/v2/" + repo + "/referrers/" + img.digest, status: 200,
+			check: func(t *testing.T, _ *http.Response, body []byte) {
+				if strings.Contains(string(body), "sha256:") {
+					t.Errorf("referrers of a deleted subject: %s", body)
+				}
+			}},
+		{name: "another subject's referrer stays", method: "HEAD", path: m + otherDigest, status: 200},
+		{name: "deleting a tag deletes no referrer", method: "DELETE", path: m + "v2", status: 202},
+		{name: "so the referrer of the untagged manifest stays", method: "HEAD", path: m + otherDigest, status: 200},
+	})
+}

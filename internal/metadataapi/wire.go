@@ -96,6 +96,7 @@ type manifestJSON struct {
 	MediaType            string          `json:"mediaType"`
 	ConfigMediaType      string          `json:"configMediaType,omitempty"`
 	References           []referenceJSON `json:"references,omitempty"`
+	Subject              string          `json:"subject,omitempty"` // berth: what a referrer refers to
 	Tags                 []string        `json:"tags,omitempty"`
 	ChangeableAttributes attributesJSON  `json:"changeableAttributes"`
 }
@@ -106,7 +107,7 @@ func wireManifest(m registry.ManifestSummary) manifestJSON {
 		CreatedTime: wireTime(m.CreatedAt), LastUpdateTime: wireTime(m.UpdatedAt),
 		Architecture: m.Architecture, OS: m.OS,
 		MediaType: m.MediaType, ConfigMediaType: m.ConfigMediaType,
-		Tags:                 m.Tags,
+		Subject: string(m.Subject), Tags: m.Tags,
 		ChangeableAttributes: wireAttributes(m.Attributes),
 	}
 	for _, r := range m.References {

@@ -178,23 +178,66 @@ func (s *Service) DeleteManifest(ctx context.Context, reg int64, repo string, re
 		} else if err != nil {
 			return err
 		}
-		if err := checkDeletable(m.Attributes, "manifest "+repo+"@"+string(m.Digest)); err != nil {
+		// Its referrers (signatures, SBOMs, and theirs) go with it: a
+		// referrer without its subject is of no use to anyone.
+		gone, err := withReferrers(ctx, tx, reg, repo, r.ID, m)
+		if err != nil {
 			return err
 		}
-		for _, name := range m.Tags {
-			t, err := tx.Tag(ctx, r.ID, name)
-			if err != nil {
-				return err
-			}
-			if err := checkDeletable(t.Attributes, "tag "+repo+":"+name); err != nil {
+		for i := len(gone) - 1; i >= 0; i-- {
+			if err := deletableWithTags(ctx, tx, r.ID, repo, gone[i]); err != nil {
 				return err
 			}
 		}
-		if err := tx.DeleteManifest(ctx, r.ID, m.Digest); err != nil {
-			return err
+		for i := len(gone) - 1; i >= 0; i-- {
+			if err := tx.DeleteManifest(ctx, r.ID, gone[i].Digest); err != nil {
+				return err
+			}
 		}
 		return tx.TouchRepository(ctx, r.ID)
 	})
+}
+
+// withReferrers returns m and, after it, every manifest of the repository
+// whose subject is m or, transitively, one of those.
+func withReferrers(ctx context.Context, tx *meta.Tx, reg int64, repo string, repoID int64, m meta.Manifest) ([]meta.Manifest, error) {
+	out := []meta.Manifest{m}
+	seen := map[oci.Digest]bool{m.Digest: true}
+	for i := 0; i < len(out); i++ {
+		refs, err := tx.Referrers(ctx, reg, repo, out[i].Digest)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range refs {
+			if seen[r.Digest] {
+				continue
+			}
+			seen[r.Digest] = true
+			withTags, err := tx.ManifestByDigest(ctx, repoID, r.Digest)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, withTags)
+		}
+	}
+	return out, nil
+}
+
+// deletableWithTags says why m, or a tag that names it, may not be deleted.
+func deletableWithTags(ctx context.Context, tx *meta.Tx, repoID int64, repo string, m meta.Manifest) error {
+	if err := checkDeletable(m.Attributes, "manifest "+repo+"@"+string(m.Digest)); err != nil {
+		return err
+	}
+	for _, name := range m.Tags {
+		t, err := tx.Tag(ctx, repoID, name)
+		if err != nil {
+			return err
+		}
+		if err := checkDeletable(t.Attributes, "tag "+repo+":"+name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func checkDeletable(a meta.Attributes, what string) error {

@@ -86,16 +86,18 @@ type ManifestReference struct {
 
 // ManifestInfo is a manifest of the metadata API.
 type ManifestInfo struct {
-	Digest               string               `json:"digest"`
-	ImageSize            int64                `json:"imageSize"`
-	CreatedTime          string               `json:"createdTime"`
-	LastUpdateTime       string               `json:"lastUpdateTime"`
-	Architecture         string               `json:"architecture,omitempty"`
-	OS                   string               `json:"os,omitempty"`
-	MediaType            string               `json:"mediaType,omitempty"`
-	ConfigMediaType      string               `json:"configMediaType,omitempty"`
-	Tags                 []string             `json:"tags,omitempty"`
-	References           []ManifestReference  `json:"references,omitempty"`
+	Digest          string              `json:"digest"`
+	ImageSize       int64               `json:"imageSize"`
+	CreatedTime     string              `json:"createdTime"`
+	LastUpdateTime  string              `json:"lastUpdateTime"`
+	Architecture    string              `json:"architecture,omitempty"`
+	OS              string              `json:"os,omitempty"`
+	MediaType       string              `json:"mediaType,omitempty"`
+	ConfigMediaType string              `json:"configMediaType,omitempty"`
+	Tags            []string            `json:"tags,omitempty"`
+	References      []ManifestReference `json:"references,omitempty"`
+	// Subject is the manifest a referrer (a signature, an SBOM) refers to.
+	Subject              string               `json:"subject,omitempty"`
 	ChangeableAttributes ChangeableAttributes `json:"changeableAttributes"`
 }
 

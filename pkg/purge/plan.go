@@ -191,26 +191,54 @@ func Untagged(ms []Manifest, deleted []Tag) []Manifest {
 
 // Manifests returns the manifests of repo to delete, with --untagged or
 // --untagged-only, once the tags deleted are gone: those left without a
-// tag, updated before o.Before and not locked (unless IncludeLocked), but
-// never a member of an index that stays, a manifest whose subject stays,
-// nor the subject of a referrer that stays (a locked or recent signature
-// is not left dangling). They come in an order safe to delete in: a referrer before its
-// subject, an index before its members.
+// tag, updated before o.Before and not locked (unless IncludeLocked), and
+// the referrers of those (signatures, SBOMs: they go with their subject,
+// whatever their age, as the registry deletes them with it). Never a
+// member of an index that stays, a referrer whose subject stays, nor the
+// subject of a referrer that must stay (locked, tagged or hidden). They
+// come in an order safe to delete in: a referrer before its subject, an
+// index before its members.
 func Manifests(repo string, ms []Manifest, deleted []Tag, o Options) []Manifest {
 	if !(o.Untagged || o.UntaggedOnly) || !o.MatchesRepo(repo) {
 		return nil
 	}
-	del := map[string]bool{}
-	for _, m := range Untagged(ms, deleted) {
-		if m.Updated.Before(o.Before) && (!m.Locked || o.IncludeLocked) && !m.Unlisted {
-			del[m.Digest] = true
-		}
-	}
 	exists := map[string]bool{}
+	referrers := map[string][]string{} // subject → the manifests that refer to it
 	for _, m := range ms {
 		exists[m.Digest] = true
+		if m.Subject != "" {
+			referrers[m.Subject] = append(referrers[m.Subject], m.Digest)
+		}
 	}
-	// What stays protects what it needs; what it protects stays too.
+	// Deletable: untagged once the tags go, unlocked, listed.
+	deletable := map[string]bool{}
+	for _, m := range Untagged(ms, deleted) {
+		if (!m.Locked || o.IncludeLocked) && !m.Unlisted {
+			deletable[m.Digest] = true
+		}
+	}
+	// Roots: deletable, old enough, and not a referrer of a subject that
+	// exists; then their referrers, transitively.
+	del := map[string]bool{}
+	var queue []string
+	for _, m := range ms {
+		if deletable[m.Digest] && m.Updated.Before(o.Before) && (m.Subject == "" || !exists[m.Subject]) {
+			del[m.Digest] = true
+			queue = append(queue, m.Digest)
+		}
+	}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		for _, r := range referrers[d] {
+			if deletable[r] && !del[r] {
+				del[r] = true
+				queue = append(queue, r)
+			}
+		}
+	}
+	// What stays protects what it needs, and a subject stays with a
+	// referrer that stays; what it protects stays too.
 	for changed := true; changed; {
 		changed = false
 		for _, m := range ms {

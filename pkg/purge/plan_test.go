@@ -102,6 +102,12 @@ func TestManifests(t *testing.T) {
 		{Digest: "uindex", Updated: old, References: []string{"shared", "umember"}},
 		{Digest: "umember", Updated: old},
 		{Digest: "shared", Updated: old, Tags: []string{"s"}},
+		// an old untagged subject with a fresh signature: both go
+		{Digest: "osubj", Updated: old},
+		{Digest: "freshsig", Updated: ago(time.Minute), Subject: "osubj"},
+		// an old untagged subject whose signature is tagged: both stay
+		{Digest: "tsubj", Updated: old},
+		{Digest: "tsig", Updated: old, Subject: "tsubj", Tags: []string{"sig"}},
 	}
 	before := ago(time.Hour)
 	for _, tc := range []struct {
@@ -114,14 +120,14 @@ func TestManifests(t *testing.T) {
 		want     string
 	}{
 		{"no untagged flag deletes no manifest", nil, false, false, false, "app", ""},
-		{"untagged: old, unlocked, unreferenced; index before members; referrers kept while subject stays", nil, true, false, false, "app",
-			"orphan,dangling,uindex,umember"},
-		{"untagged-only is the same on manifests", nil, false, true, false, "app", "orphan,dangling,uindex,umember"},
-		{"include-locked", nil, true, false, true, "app", "orphan,lockedm,dangling,uindex,umember"},
+		{"untagged: old, unlocked, unreferenced; index before members; referrers kept while subject stays, taken with it whatever their age", nil, true, false, false, "app",
+			"orphan,dangling,uindex,umember,freshsig,osubj"},
+		{"untagged-only is the same on manifests", nil, false, true, false, "app", "orphan,dangling,uindex,umember,freshsig,osubj"},
+		{"include-locked", nil, true, false, true, "app", "orphan,lockedm,dangling,uindex,umember,freshsig,osubj"},
 		{"deleting the tag of img takes img and its referrers, referrers first", []Tag{{Name: "v1"}}, true, false, false, "app",
-			"sigsig,sig,img,orphan,dangling,uindex,umember"},
+			"sigsig,sig,img,orphan,dangling,uindex,umember,freshsig,osubj"},
 		{"untagging the index frees its members", []Tag{{Name: "multi"}}, true, false, false, "app",
-			"orphan,index,amd64,arm64,dangling,uindex,umember"},
+			"orphan,index,amd64,arm64,dangling,uindex,umember,freshsig,osubj"},
 		{"repository not matched", nil, true, false, false, "other", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -67,10 +67,11 @@ updated longer ago than --ago; --untagged-only deletes only those, and no
 tag (the tag regex is then ignored).
 
 Never deleted: a manifest that an index which stays refers to (the images
-of a multi-arch image), a manifest whose subject stays (signatures, SBOMs:
-when the subject goes, its referrers go with it), the subject of a referrer
-that stays, and a locked tag or manifest (deleteEnabled or writeEnabled
-false). --include-locked unlocks locked tags and manifests and deletes them.
+of a multi-arch image), a manifest whose subject stays (signatures, SBOMs),
+the subject of a referrer that must stay (locked, tagged or hidden), and a
+locked tag or manifest (deleteEnabled or writeEnabled false). When a
+subject goes, its referrers go with it, however recent: the registry
+deletes a manifest's referrers with it, and purge lists them. --include-locked unlocks locked tags and manifests and deletes them.
 Repositories that are locked themselves are skipped.
 
 --dry-run prints "Would delete: <loginServer>/<repo>:<tag>" and
@@ -245,31 +246,15 @@ func (p *purger) repository(ctx context.Context, repo string) error {
 				return fmt.Errorf("manifest %s: lastUpdateTime %q: %w", mi.Digest, mi.LastUpdateTime, err)
 			}
 			a := mi.ChangeableAttributes
-			pm := plan.Manifest{Digest: mi.Digest, Updated: u, Tags: mi.Tags, Locked: !a.DeleteEnabled || !a.WriteEnabled}
+			pm := plan.Manifest{Digest: mi.Digest, Updated: u, Tags: mi.Tags, Subject: mi.Subject, Locked: !a.DeleteEnabled || !a.WriteEnabled}
 			for _, r := range mi.References {
 				pm.References = append(pm.References, r.Digest)
 			}
 			ms = append(ms, pm)
 		}
-		// Only manifests that end up untagged can be deleted, so only
-		// their subjects need reading.
 		index := map[string]int{}
 		for i, pm := range ms {
 			index[pm.Digest] = i
-		}
-		untagged := plan.Untagged(ms, delTags)
-		err = p.each(ctx, len(untagged), func(ctx context.Context, i int) error {
-			s, err := p.m.Subject(ctx, repo, untagged[i].Digest)
-			if isNotFound(err) {
-				return nil // deleted meanwhile: nothing refers through it
-			} else if err != nil {
-				return err
-			}
-			ms[index[untagged[i].Digest]].Subject = s // distinct i: distinct elements
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 		// Manifests hidden from the listing (listEnabled false) still
 		// protect what they need: look up the ones a listed tag or a
@@ -290,7 +275,7 @@ func (p *purger) repository(ctx context.Context, repo string) error {
 			} else if err != nil {
 				return err
 			}
-			pm := plan.Manifest{Digest: mi.Digest, Tags: mi.Tags, Unlisted: true}
+			pm := plan.Manifest{Digest: mi.Digest, Tags: mi.Tags, Subject: mi.Subject, Unlisted: true}
 			for _, r := range mi.References {
 				pm.References = append(pm.References, r.Digest)
 			}
