@@ -6,7 +6,9 @@
 // token of the built-in trusted service "import", which passes a
 // registry's firewall only where that registry allows trusted services.
 // It writes the target through the registry service, manifest by manifest
-// and blob by blob, streaming (never a whole blob in memory).
+// and blob by blob, streaming (never a whole blob in memory); the blobs of
+// a source on this server are linked from the shared blob store, not
+// copied.
 //
 // It decides no rights: its caller (package mgmt) checks that whoever
 // asked may push to the target and pull from a source on this server. It
@@ -52,6 +54,7 @@ type target interface {
 	Registries(ctx context.Context) ([]registry.Registry, error)
 	StatBlob(ctx context.Context, reg int64, repo string, d oci.Digest) (meta.Blob, error)
 	MountBlob(ctx context.Context, reg int64, repo, from string, d oci.Digest) (meta.Blob, bool, error)
+	MountBlobFrom(ctx context.Context, reg int64, repo string, fromReg int64, from string, d oci.Digest) (meta.Blob, bool, error)
 	StartUpload(ctx context.Context, reg int64, repo, alg string) (meta.Upload, error)
 	FinishUpload(ctx context.Context, reg int64, repo, id string, d oci.Digest, start, length int64, r io.Reader) (meta.Blob, error)
 	CancelUpload(ctx context.Context, reg int64, repo, id string) error
@@ -265,7 +268,7 @@ func (s *Service) Import(ctx context.Context, p Plan) (Result, error) {
 		return res, sourceError(p.Source, err)
 	}
 	res.Digest, res.MediaType = string(desc.Digest), desc.MediaType
-	cp := &copier{s: s, src: c, ref: p.Source, reg: p.Target, res: &res, seen: map[string]bool{}, manifests: map[oci.Digest]fetched{}}
+	cp := &copier{s: s, src: c, ref: p.Source, local: p.Local, reg: p.Target, res: &res, seen: map[string]bool{}, manifests: map[oci.Digest]fetched{}}
 	for _, t := range p.Targets {
 		cp.repo = t.Repository
 		if err := cp.manifest(ctx, body, desc, 0); err != nil {
@@ -328,13 +331,16 @@ func sourceError(ref regclient.Reference, err error) error {
 
 // copier copies one image into one repository of the target.
 type copier struct {
-	s    *Service
-	src  *regclient.Client
-	ref  regclient.Reference
-	reg  registry.Registry
-	repo string
-	res  *Result
-	seen map[string]bool // digests counted
+	s   *Service
+	src *regclient.Client
+	ref regclient.Reference
+	// local is the source registry when it is one of this server's: its
+	// blobs are in the same store, so they are linked, not copied.
+	local *registry.Registry
+	reg   registry.Registry
+	repo  string
+	res   *Result
+	seen  map[string]bool // digests counted
 	// manifests are the members read from the source, for the next
 	// target repository.
 	manifests map[oci.Digest]fetched
@@ -405,6 +411,16 @@ func (cp *copier) blob(ctx context.Context, d oci.Descriptor) error {
 		return err
 	} else if ok {
 		return nil
+	}
+	// The source's manifest was read through its data plane, so its
+	// network rules and the import service's rights judged the import;
+	// its blobs are then linked from the source repository.
+	if cp.local != nil {
+		if _, ok, err := cp.s.regs.MountBlobFrom(ctx, cp.reg.ID, cp.repo, cp.local.ID, cp.ref.Repository, d.Digest); err != nil {
+			return err
+		} else if ok {
+			return nil
+		}
 	}
 	rc, err := cp.src.Blob(ctx, cp.ref, d)
 	if err != nil {

@@ -72,12 +72,22 @@ func (s *Service) DeleteBlob(ctx context.Context, reg int64, repo string, d oci.
 // repository of the registry will do. It reports false when there was
 // nothing to mount.
 func (s *Service) MountBlob(ctx context.Context, reg int64, repo, from string, d oci.Digest) (meta.Blob, bool, error) {
+	return s.MountBlobFrom(ctx, reg, repo, reg, from, d)
+}
+
+// MountBlobFrom links into repo of registry reg a blob of repository from
+// of registry fromReg (any repository of it when from is empty): all
+// registries of a server share one blob store, so nothing is copied. The
+// caller has checked that whoever asks may read from.
+func (s *Service) MountBlobFrom(ctx context.Context, reg int64, repo string, fromReg int64, from string, d oci.Digest) (meta.Blob, bool, error) {
 	var b meta.Blob
 	var ok bool
 	err := s.db.Update(ctx, func(tx *meta.Tx) error {
 		var err error
 		if from != "" {
-			b, err = tx.RepositoryBlob(ctx, reg, from, d)
+			b, err = tx.RepositoryBlob(ctx, fromReg, from, d)
+		} else if fromReg != reg {
+			return errors.New("mounting from another registry needs a repository")
 		} else {
 			b, err = tx.RegistryBlob(ctx, reg, d)
 		}
