@@ -5,6 +5,7 @@
 package gitserver
 
 import (
+	"io"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -62,7 +63,8 @@ func start(t testing.TB, user, password string) *Server {
 	s := &Server{Root: t.TempDir(), home: t.TempDir()}
 	backendFor := func(allowSHA string) *cgi.Handler {
 		return &cgi.Handler{
-			Path: backend,
+			Path:   backend,
+			Stderr: io.Discard, // a refused fetch is expected; the client reports it
 			Env: []string{
 				"GIT_PROJECT_ROOT=" + s.Root,
 				"GIT_HTTP_EXPORT_ALL=1",
