@@ -2,6 +2,7 @@ package taskfile
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -23,15 +24,17 @@ type aliasBlock struct {
 // $RegistryName, $Date and the file's own aliases (alias: {values: …})
 // with their values; $$ is a literal $. A name is replaced only when a
 // character that cannot be part of a name, or the end, follows it; a $name
-// that is no alias is left as written. Values are inserted as they are,
-// not expanded again.
+// that is no alias is left as written. A file's alias value may use the
+// predefined aliases; other aliases in it are not expanded, and no value is
+// expanded again once inserted.
 func ExpandAliases(text string, run RunInfo) (string, error) {
-	values := map[string]string{
+	predefined := map[string]string{
 		"Registry":     run.Registry,
 		"ID":           run.ID,
 		"RegistryName": run.RegistryName,
 		"Date":         run.Date,
 	}
+	values := maps.Clone(predefined)
 	user, err := readAliases(text)
 	if err != nil {
 		return "", err
@@ -47,7 +50,7 @@ func ExpandAliases(text string, run RunInfo) (string, error) {
 			p.add("alias: values", 0, "%q is not an alias name: start with a letter, then letters, digits or _", name)
 			continue
 		}
-		values[name] = user[name]
+		values[name] = expand(user[name], predefined)
 	}
 	if len(p) > 0 {
 		return "", p.err()

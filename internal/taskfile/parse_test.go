@@ -2,6 +2,7 @@ package taskfile
 
 import (
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,8 +37,8 @@ func TestParseRendering(t *testing.T) {
 		},
 		{
 			name: "user aliases, overriding a predefined one, and $$",
-			yaml: "alias:\n  values:\n    repo: team/app\n    ID: custom\nsteps:\n- cmd: alpine echo $repo:$ID $$ID $$$repo\n",
-			want: []Step{{Cmd: "alpine echo team/app:custom $ID $team/app"}},
+			yaml: "alias:\n  values:\n    repo: team/app\n    ID: custom\n    full: $Registry/$repo\nsteps:\n- cmd: alpine echo $repo:$ID $$ID $$$repo $full\n",
+			want: []Step{{Cmd: "alpine echo team/app:custom $ID $team/app 127.0.3.1:5000/$repo"}},
 		},
 		{
 			name: "aliases read when the raw text is not YAML yet",
@@ -171,5 +172,26 @@ func TestParseAcceptsOldVersion(t *testing.T) {
 	f, err := Parse("version: v1.0.0\nsteps:\n- cmd: x\n", Data{})
 	if err != nil || f.Version != VersionV100 {
 		t.Fatalf("Parse = %v, %v; want version %s", f, err, VersionV100)
+	}
+}
+
+// TestDocExample keeps the example of docs/task-yaml.md valid and its
+// comments true.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/task-yaml.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(doc), "```yaml\n")
+	example, _, _ := strings.Cut(rest, "```")
+	f, err := Parse(example, Data{Run: testRun, Values: map[string]string{"greeting": "hi"}, Secrets: map[string]string{"npmToken": "t"}})
+	if err != nil {
+		t.Fatalf("the example does not parse: %v", err)
+	}
+	if got, want := f.Steps[3].Push, []string{"127.0.3.1:5000/hello:ca1", "127.0.3.1:5000/hello:latest"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("push = %q, want %q", got, want)
+	}
+	if d := deps(f); !reflect.DeepEqual(d, [][]int{nil, {0}, nil, {1, 2}}) {
+		t.Errorf("deps = %v, want build and lint at once, test after build, push after test and lint", d)
 	}
 }

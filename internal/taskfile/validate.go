@@ -108,10 +108,8 @@ func Validate(f *File) error {
 			seen[w] = true
 		}
 	}
-	if len(p) == 0 {
-		for _, c := range cycles(f) {
-			p.add("when", 0, "cycle: %s", strings.Join(c, " -> "))
-		}
+	for _, c := range cycles(f) {
+		p.add("when", 0, "cycle: %s", strings.Join(c, " -> "))
 	}
 	return p.err()
 }
