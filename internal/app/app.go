@@ -83,12 +83,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db, svc: registry.New(db, blobs, log)}
-	s.gc = newCollector(db, blobs, cfg, log)
+	m := newMetrics()
+	s.gc = newCollector(db, blobs, cfg, log, m)
 	if err := s.bootstrap(ctx, adminPassword, out); err != nil {
 		db.Close()
 		return nil, err
 	}
-	m := newMetrics()
 	if s.routes, err = newRegistryRoutes(ctx, s.svc, db, cfg, log); err != nil {
 		db.Close()
 		return nil, err
@@ -248,6 +248,10 @@ func (s *Server) DataDir() string { return s.cfg.DataDir }
 // Identity is the identity service, for tests that make principals
 // without going through the management API.
 func (s *Server) Identity() *identity.Service { return s.ids }
+
+// Collector is the blob garbage collector (tests run passes of it on a
+// server that does not Run).
+func (s *Server) Collector() *gc.Collector { return s.gc }
 
 // Service is the registry service (tests seed content through it).
 func (s *Server) Service() *registry.Service { return s.svc }

@@ -10,6 +10,7 @@ import (
 
 // newCollector is this replica's online blob garbage collector; every
 // replica runs one, and they agree through the metadata store.
-func newCollector(db *meta.DB, blobs gc.Deleter, cfg config.Config, log *slog.Logger) *gc.Collector {
-	return &gc.Collector{DB: db, Blobs: blobs, Grace: cfg.GCGracePeriod, Interval: cfg.GCInterval, Log: log}
+// Its passes are counted in m.
+func newCollector(db *meta.DB, blobs gc.Deleter, cfg config.Config, log *slog.Logger, m *metrics) *gc.Collector {
+	return &gc.Collector{DB: db, Blobs: blobs, Grace: cfg.GCGracePeriod, Interval: cfg.GCInterval, Log: log, OnPass: m.gcPass}
 }

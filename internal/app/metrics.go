@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/berth-project/berth/internal/gc"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -15,6 +17,9 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	denials  *prometheus.CounterVec
+	gcPasses *prometheus.CounterVec
+	gcBlobs  prometheus.Counter
+	gcBytes  prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -31,7 +36,16 @@ func newMetrics() *metrics {
 	m.denials = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "berth_network_denied_total", Help: "Requests refused by a registry's network rules, by registry and reason.",
 	}, []string{"registry", "reason"})
-	m.reg.MustRegister(m.requests, m.latency, m.denials,
+	m.gcPasses = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "berth_gc_passes_total", Help: "Blob garbage collection passes of this replica, by outcome (ok, error).",
+	}, []string{"outcome"})
+	m.gcBlobs = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "berth_gc_blobs_deleted_total", Help: "Blobs this replica's garbage collector deleted.",
+	})
+	m.gcBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "berth_gc_bytes_reclaimed_total", Help: "Bytes of blob storage this replica's garbage collector reclaimed.",
+	})
+	m.reg.MustRegister(m.requests, m.latency, m.denials, m.gcPasses, m.gcBlobs, m.gcBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -43,6 +57,16 @@ func (m *metrics) observe(route, method string, status int, d time.Duration) {
 
 func (m *metrics) denied(registry, reason string) {
 	m.denials.WithLabelValues(registry, reason).Inc()
+}
+
+func (m *metrics) gcPass(st gc.Stats, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.gcPasses.WithLabelValues(outcome).Inc()
+	m.gcBlobs.Add(float64(st.Blobs))
+	m.gcBytes.Add(float64(st.Bytes))
 }
 
 func (m *metrics) handler() http.Handler {

@@ -45,6 +45,8 @@ type Collector struct {
 	Interval time.Duration // > 0 for Run
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
+	// OnPass, when set, hears of every pass Run makes (for metrics).
+	OnPass func(st Stats, err error)
 }
 
 // Stats is what one pass reclaimed.
@@ -65,6 +67,9 @@ func (c *Collector) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		st, err := c.Collect(ctx)
+		if c.OnPass != nil && ctx.Err() == nil {
+			c.OnPass(st, err)
+		}
 		if err != nil && ctx.Err() == nil {
 			c.Log.WarnContext(ctx, "blob garbage collection failed", "err", err)
 		}

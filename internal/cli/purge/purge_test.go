@@ -25,39 +25,53 @@ import (
 // its own: it is reached at the server's address).
 type berth struct {
 	url, host string
+	password  string // the admin user's
 	c         *client.Client
 	m         *client.Metadata
+	srv       *app.Server // in-process servers only
 }
 
-func startBerth(t testing.TB) *berth {
+// startBerth starts a server in this process, with cfg changed by mutate.
+func startBerth(t testing.TB, mutate ...func(*config.Config)) *berth {
 	t.Helper()
-	ctx := context.Background()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	srv, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "pw", io.Discard)
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	srv, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "pw", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
-	anon, err := client.New(ts.URL)
+	b := connect(t, ts.URL, "pw")
+	b.srv = srv
+	return b
+}
+
+// connect logs in to the server at url as the admin user.
+func connect(t testing.TB, url, password string) *berth {
+	t.Helper()
+	ctx := context.Background()
+	anon, err := client.New(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := anon.Login(ctx, client.LoginRequest{Username: "admin", Password: "pw"})
+	tok, err := anon.Login(ctx, client.LoginRequest{Username: "admin", Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(ts.URL, client.WithTokenSource(client.StaticToken(tok.AccessToken)))
+	c, err := client.New(url, client.WithTokenSource(client.StaticToken(tok.AccessToken)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := strings.TrimPrefix(ts.URL, "http://")
+	host := strings.TrimPrefix(url, "http://")
 	refresh, err := c.Exchange(ctx, host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &berth{url: ts.URL, host: host, c: c, m: c.Metadata(host, refresh)}
+	return &berth{url: url, host: host, password: password, c: c, m: c.Metadata(host, refresh)}
 }
 
 // put writes a manifest into l and returns it.
