@@ -231,8 +231,16 @@ func fetchLayer(ctx context.Context, c *regclient.Client, ref regclient.Referenc
 		return n, check()
 	}
 
-	target := filepath.Join(dest, filepath.FromSlash(l.title))
-	if err := buildcontext.Extract(ctx, blob, target, buildcontext.Limits{MaxBytes: remaining}); err != nil {
+	// oras packs a directory with its own name as the entries' prefix
+	// (src/main.go for title src) and unpacks it beside the title. It is
+	// unpacked here into a scratch directory of dest, so that a link's
+	// target means the same once the title's tree is moved into place.
+	scratch := fmt.Sprintf(".berth-unpack-%s", l.Digest.Hex()[:16])
+	if err := root.Mkdir(scratch, 0o700); err != nil {
+		return 0, err
+	}
+	defer root.RemoveAll(scratch)
+	if err := buildcontext.Extract(ctx, blob, filepath.Join(dest, scratch), buildcontext.Limits{MaxBytes: remaining}); err != nil {
 		return 0, fmt.Errorf("unpacking the directory: %w", err)
 	}
 	if _, err := io.Copy(io.Discard, blob); err != nil { // the archive's padding
@@ -241,7 +249,49 @@ func fetchLayer(ctx context.Context, c *regclient.Client, ref regclient.Referenc
 	if err := check(); err != nil {
 		return 0, err
 	}
-	return treeSize(target)
+	if err := moveTitle(root, scratch, l.title); err != nil {
+		return 0, err
+	}
+	return treeSize(filepath.Join(dest, filepath.FromSlash(l.title)))
+}
+
+// moveTitle moves the tree of title out of scratch into place, after
+// checking that the archive held nothing else.
+func moveTitle(root *os.Root, scratch, title string) error {
+	found := false
+	err := fs.WalkDir(root.FS(), scratch, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == scratch {
+			return err
+		}
+		rel := strings.TrimPrefix(p, scratch+"/")
+		switch {
+		case title == "." || rel == title:
+			found = true
+			return fs.SkipDir
+		case strings.HasPrefix(title, rel+"/") && d.IsDir():
+			return nil
+		}
+		return &buildcontext.RefusedError{Entry: rel, Reason: fmt.Sprintf("lies outside the directory %q that the layer's title names: push directories with oras push", title)}
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("the archive holds no directory %q, which the layer's title names: push directories with oras push", title)
+	}
+	if title != "." {
+		return root.Rename(scratch+"/"+title, title)
+	}
+	entries, err := fs.ReadDir(root.FS(), scratch)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := root.Rename(scratch+"/"+e.Name(), e.Name()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // treeSize is the size of the regular files under dir.
