@@ -26,11 +26,10 @@ import (
 // the step's arguments. BuildKit runs it as the one RUN of a throwaway
 // Dockerfile, so it never talks to a registry.
 type CmdRequest struct {
-	// Image is the image reference as the step names it; the generated
-	// Dockerfile's FROM names it, and NamedContext stands for it.
+	// Image is the image reference as the step names it, for messages.
 	Image string
-	// NamedContext is oci-layout://<store>@<manifest digest>, as builds
-	// hand base images to BuildKit.
+	// NamedContext is the image: oci-layout://<store>@<manifest digest>,
+	// as builds hand base images to BuildKit.
 	NamedContext string
 	Stores       map[string]string // store name → layout directory
 	// Config is the image's configuration (ImageConfigOf): its Entrypoint
@@ -175,7 +174,7 @@ func (b Buildctl) RunCmd(ctx context.Context, req CmdRequest, log io.Writer) err
 		"--local", "context=" + contextDir,
 		"--local", "dockerfile=" + dir,
 		"--no-cache",
-		"--opt", "context:" + cmdImageName(req) + "=" + req.NamedContext,
+		"--opt", "context:" + cmdImage + "=" + req.NamedContext,
 	}
 	if req.Platform != "" {
 		args = append(args, "--opt", "platform="+req.Platform)
@@ -221,13 +220,11 @@ func (b Buildctl) RunCmd(ctx context.Context, req CmdRequest, log io.Writer) err
 	return fmt.Errorf("buildctl: %w: %s", err, msg)
 }
 
-// cmdImageName is the name the Dockerfile's FROM gives the step's image.
-func cmdImageName(req CmdRequest) string {
-	if req.Image != "" {
-		return req.Image
-	}
-	return "berth-cmd-image"
-}
+// cmdImage is the name the generated Dockerfile's FROM gives the step's
+// image, and the named context stands for: one name for every image, so
+// no reference (with a digest, or one the frontend would normalise) can
+// miss its context and send BuildKit to a registry.
+const cmdImage = "berth-cmd-image"
 
 // cmdDockerfile writes the Dockerfile of a `cmd` step. Every value is
 // quoted for the Dockerfile parser, so no `$` in it is expanded.
@@ -238,7 +235,7 @@ func cmdDockerfile(req CmdRequest) (string, error) {
 	}
 	argv = append(append([]string{}, req.Config.Entrypoint...), argv...)
 	if len(argv) == 0 {
-		return "", errors.New("the step gives no command and its image names none")
+		return "", fmt.Errorf("the step gives no command and its image %s names none", req.Image)
 	}
 	network := req.Network
 	switch network {
@@ -247,10 +244,6 @@ func cmdDockerfile(req CmdRequest) (string, error) {
 	case "default", "none":
 	default:
 		return "", fmt.Errorf("network %q: a cmd step's network is default or none", req.Network)
-	}
-	image := cmdImageName(req)
-	if strings.ContainsAny(image, " \t\r\n\\\"$") {
-		return "", fmt.Errorf("image %q: not an image reference", image)
 	}
 	wd := req.WorkingDir
 	if !path.IsAbs(wd) {
@@ -262,7 +255,7 @@ func cmdDockerfile(req CmdRequest) (string, error) {
 
 	var b strings.Builder
 	b.WriteString("# Written by berth for one cmd step.\n")
-	b.WriteString("FROM " + image + "\n")
+	b.WriteString("FROM " + cmdImage + "\n")
 	for _, kv := range req.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		if k == "" || strings.ContainsAny(k, " \t\r\n\x00=\\\"'$`") {

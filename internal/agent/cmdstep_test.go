@@ -3,6 +3,7 @@ package agent_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -75,7 +76,7 @@ func newCmdEnv(t *testing.T) *cmdEnv {
 		t.Fatalf("ImageConfigOf(busybox) = %+v", cfg)
 	}
 	e := &cmdEnv{base: agent.CmdRequest{
-		Image:        "registry.invalid/base/busybox:1", // no registry answers this name
+		Image:        "registry.invalid/base/busybox@sha256:" + strings.Repeat("0", 64), // no registry answers this name
 		NamedContext: "oci-layout://step@" + desc.Digest.String(),
 		Stores:       map[string]string{"step": store},
 		Config:       cfg,
@@ -213,11 +214,20 @@ func TestCmdStep(t *testing.T) {
 		if log != "about to fail\n" {
 			t.Errorf("log %q", log)
 		}
-		_, err = e.run(ctx, agent.CmdRequest{Args: []string{"no-such-command"}})
-		if err == nil {
-			t.Error("a missing command succeeded")
+		log, err = e.run(ctx, agent.CmdRequest{Args: []string{"no-such-command"}})
+		if err == nil || !strings.Contains(log, "no-such-command") {
+			t.Errorf("a missing command: log %q, error %v", log, err)
 		}
-		t.Logf("a missing command: %v", err)
+		t.Logf("a missing command: %v, log %q", err, log)
+		// BuildKit makes a working directory that the source lacks, in
+		// the step's copy only.
+		log, err = e.run(ctx, agent.CmdRequest{WorkingDir: "missing", Args: sh("pwd")})
+		if err != nil || log != "/workspace/missing\n" {
+			t.Errorf("a working directory the source lacks: log %q, error %v", log, err)
+		}
+		if _, err := os.Stat(filepath.Join(e.base.ContextDir, "missing")); err == nil {
+			t.Error("the step's working directory was made in the source")
+		}
 	})
 
 	t.Run("workspace", func(t *testing.T) {
@@ -364,10 +374,12 @@ func TestCmdStep(t *testing.T) {
 	})
 
 	t.Run("warm trivial step", func(t *testing.T) {
+		// The same step again runs again (BuildKit's cache would show a
+		// cached step, and no output).
 		var best time.Duration
 		for range 3 {
 			start := time.Now()
-			if log, err := e.run(ctx, agent.CmdRequest{Args: []string{"true"}}); err != nil || log != "" {
+			if log, err := e.run(ctx, agent.CmdRequest{Args: []string{"echo", "warm"}}); err != nil || log != "warm\n" {
 				t.Fatalf("log %q, error %v", log, err)
 			}
 			if d := time.Since(start); best == 0 || d < best {
@@ -376,4 +388,79 @@ func TestCmdStep(t *testing.T) {
 		}
 		t.Logf("a trivial cmd step, warm: %s", best)
 	})
+}
+
+// TestCmdProgressDecoding feeds RunCmd a buildctl that prints a rawjson
+// progress of its making: the RUN vertex's output alone reaches the log,
+// its logs from before BuildKit named the vertex included, each stream's
+// lines whole; the exit status comes from the vertex or buildctl's message.
+func TestCmdProgressDecoding(t *testing.T) {
+	type vertex struct {
+		Digest string `json:"digest"`
+		Name   string `json:"name,omitempty"`
+		Error  string `json:"error,omitempty"`
+	}
+	type vlog struct {
+		Vertex string `json:"vertex"`
+		Stream int    `json:"stream"`
+		Data   []byte `json:"data"`
+	}
+	status := func(vs []vertex, ls ...vlog) string {
+		b, err := json.Marshal(struct {
+			Vertexes []vertex `json:"vertexes,omitempty"`
+			Logs     []vlog   `json:"logs,omitempty"`
+		}{vs, ls})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	const run = "[linux/amd64 stage-0 2/3] RUN --network=default [\"x\"]"
+	for _, c := range []struct {
+		name     string
+		progress []string
+		log      string
+		err      string
+	}{{
+		name: "exit status of the vertex",
+		progress: []string{
+			`time="2026-01-01T00:00:00Z" level=warning msg="failed check for fsverity support"`,
+			status(nil, vlog{"sha256:b", 1, []byte("early ")}),
+			status([]vertex{{Digest: "sha256:a", Name: "[internal] load build definition from Dockerfile"}},
+				vlog{"sha256:a", 1, []byte("#1 framing\n")}),
+			status([]vertex{{Digest: "sha256:b", Name: run}},
+				vlog{"sha256:b", 2, []byte("err line\nerr half")}, vlog{"sha256:b", 1, []byte("line\nout half")}),
+			status([]vertex{{Digest: "sha256:c", Name: "[stage-0 1/3] FROM x"}}, vlog{"sha256:c", 1, []byte("resolve\n")}),
+			status([]vertex{{Digest: "sha256:b", Name: run, Error: `process "x" did not complete successfully: exit code: 42`}}),
+			`error: failed to solve: process "x" did not complete successfully: exit code: 42`,
+		},
+		log: "err line\nearly line\nout half\nerr half", // unfinished lines at the end: stdout first
+		err: "the command exited with status 42",
+	}, {
+		name:     "exit status of buildctl's message",
+		progress: []string{`error: failed to solve: process "x" did not complete successfully: exit code: 7`},
+		err:      "the command exited with status 7",
+	}, {
+		name:     "an engine error",
+		progress: []string{`error: failed to solve: the frontend says no`},
+		err:      "buildctl: exit status 1: error: failed to solve: the frontend says no",
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "progress")
+			if err := os.WriteFile(file, []byte(strings.Join(c.progress, "\n")+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b := agent.Buildctl{Command: func(ctx context.Context, args ...string) *exec.Cmd {
+				return exec.CommandContext(ctx, "sh", "-c", `cat "$0" >&2; exit 1`, file)
+			}}
+			var log bytes.Buffer
+			err := b.RunCmd(context.Background(), agent.CmdRequest{Image: "x", Args: []string{"x"}}, &log)
+			if err == nil || err.Error() != c.err {
+				t.Errorf("error %v, want %s", err, c.err)
+			}
+			if log.String() != c.log {
+				t.Errorf("log %q, want %q", log.String(), c.log)
+			}
+		})
+	}
 }
