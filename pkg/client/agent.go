@@ -63,6 +63,59 @@ type AgentRun struct {
 	// the private endpoint a dedicated pool reaches its registry through.
 	// Empty: connect to LoginServer itself.
 	LoginServerAddress string `json:"loginServerAddress,omitempty"`
+	// Steps is set for quick runs and task runs (RunType QuickRun or
+	// TaskRun); the build fields above are then unused.
+	Steps *AgentSteps `json:"steps,omitempty"`
+}
+
+// AgentSteps is what a quick run or a task run does.
+type AgentSteps struct {
+	TaskName string `json:"taskName,omitempty"`
+	// Exactly one of TaskFile (multi-step YAML, templates unrendered),
+	// Cmd (one command step) and Docker (build and push a Dockerfile).
+	TaskFile string            `json:"taskFile,omitempty"`
+	Cmd      string            `json:"cmd,omitempty"`
+	Docker   *AgentDockerStep  `json:"docker,omitempty"`
+	Values   map[string]string `json:"values"`
+	// SecretValues are {{.Secrets.x}} and --set-secret values: never to
+	// be logged.
+	SecretValues map[string]string `json:"secretValues"`
+	// Context is "" for the uploaded context (ContextURL), "/dev/null", a
+	// git URL (https://…/repo.git#ref:folder) or oci://….
+	Context string `json:"context"`
+	// AuthMode Default: Credentials above log in to the run's registry;
+	// None: only RegistryCredentials.
+	AuthMode            string                    `json:"authMode"`
+	RegistryCredentials []AgentRegistryCredential `json:"registryCredentials"`
+	// Date is when the run was queued ({{.Run.Date}}, $Date).
+	Date time.Time `json:"date"`
+	// Trigger and TriggeredBy say what started the run.
+	Trigger     string `json:"trigger,omitempty"`
+	TriggeredBy string `json:"triggeredBy,omitempty"`
+}
+
+// AgentDockerStep builds the context's Dockerfile and pushes it.
+type AgentDockerStep struct {
+	Images     []string `json:"images"` // repository:tag in the run's registry
+	Dockerfile string   `json:"dockerfile"`
+}
+
+// AgentRegistryCredential is how a run logs in to a registry: with an
+// identity token for Identity ("[system]" or a user-assigned identity's
+// clientId), exchanged at the registry's /oauth2/exchange, or with a
+// user name and password.
+type AgentRegistryCredential struct {
+	LoginServer string `json:"loginServer"`
+	Identity    string `json:"identity,omitempty"`
+	Username    string `json:"username,omitempty"`
+	Password    string `json:"password,omitempty"`
+}
+
+// RunIdentityToken is an identity token of one of a run's task's managed
+// identities, expiring with the run.
+type RunIdentityToken struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // AgentCredentials are a user name and password for a registry.
@@ -183,6 +236,14 @@ func (a Agent) Complete(ctx context.Context, l *AgentLease, o RunOutcome) error 
 		o.OutputImages = []OutputImage{}
 	}
 	return a.jsonCall(ctx, l, "complete", o, nil)
+}
+
+// IdentityToken gets an identity token for identity ("[system]" or a
+// user-assigned identity's clientId) of the task l's run belongs to.
+func (a Agent) IdentityToken(ctx context.Context, l *AgentLease, identity string) (RunIdentityToken, error) {
+	var out RunIdentityToken
+	err := a.jsonCall(ctx, l, "identityToken", map[string]string{"identity": identity}, &out)
+	return out, err
 }
 
 // OpenContext downloads the run's build context (a tar.gz).

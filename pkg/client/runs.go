@@ -23,18 +23,22 @@ type Run struct {
 
 // RunProperties are a run's properties. A run never shows its build args.
 type RunProperties struct {
-	RunID      string     `json:"runId"`
-	Status     string     `json:"status"`  // one of the Run* statuses
-	RunType    string     `json:"runType"` // QuickBuild, QuickRun or TaskRun
-	Trigger    string     `json:"trigger"` // Manual
-	AgentPool  string     `json:"agentPool"`
-	Agent      string     `json:"agent"` // the agent that leased it last
-	Platform   string     `json:"platform"`
-	CreateTime time.Time  `json:"createTime"`
-	StartTime  *time.Time `json:"startTime"`
-	FinishTime *time.Time `json:"finishTime"`
-	ImageNames []string   `json:"imageNames"`
-	Timeout    int64      `json:"timeout"` // seconds
+	RunID   string `json:"runId"`
+	Status  string `json:"status"`  // one of the Run* statuses
+	RunType string `json:"runType"` // QuickBuild, QuickRun or TaskRun
+	Trigger string `json:"trigger"` // Manual, Timer or BaseImageUpdate
+	// TriggeredBy says what started a triggered run: the timer's name, or
+	// the base image pushed (loginServer/repo:tag@digest).
+	TriggeredBy string     `json:"triggeredBy,omitempty"`
+	Task        string     `json:"task,omitempty"` // the task a TaskRun ran
+	AgentPool   string     `json:"agentPool"`
+	Agent       string     `json:"agent"` // the agent that leased it last
+	Platform    string     `json:"platform"`
+	CreateTime  time.Time  `json:"createTime"`
+	StartTime   *time.Time `json:"startTime"`
+	FinishTime  *time.Time `json:"finishTime"`
+	ImageNames  []string   `json:"imageNames"`
+	Timeout     int64      `json:"timeout"` // seconds
 	// CancelRequested says cancel was asked for and the agent has not
 	// stopped the run yet.
 	CancelRequested bool            `json:"cancelRequested"`
