@@ -34,8 +34,12 @@ const (
 	RunTaskRun    = "TaskRun"
 )
 
-// TriggerManual is the trigger of a run someone asked for.
-const TriggerManual = "Manual"
+// Triggers: what started a run.
+const (
+	TriggerManual    = "Manual"          // someone asked for it
+	TriggerTimer     = "Timer"           // a task's timer
+	TriggerBaseImage = "BaseImageUpdate" // a push of a task's base image
+)
 
 // RunIDPrefix starts every run id: "ca" + the registry's run sequence in
 // base 36 (ca1 … ca9, caa … caz, ca10 …).
@@ -73,6 +77,10 @@ type Run struct {
 	AgentPool  string
 	Agent      string // who leased it last
 	Trigger    string
+	// TriggeredBy says what started a triggered run (a timer's name, the
+	// base image pushed); TaskName is the task of a TaskRun.
+	TriggeredBy string
+	TaskName    string
 	// Request is what the run is to do, as JSON its caller composes.
 	Request []byte
 	// Secrets are written with the run, sealed by the caller, and read
@@ -132,7 +140,7 @@ type BuildContext struct {
 const runCols = `u.id, u.registry_id, r.name, u.run_id, u.seq, u.run_type, u.status, u.agent_pool, u.agent,
 	u.run_trigger, u.request, u.timeout_seconds, u.created_at, u.started_at, u.finished_at, u.lease_id,
 	u.lease_expires_at, u.cancel_requested, u.error, u.output_images, u.dependencies, u.log_digest,
-	u.log_size, u.log_seq`
+	u.log_size, u.log_seq, u.task_name, u.triggered_by`
 
 // runFrom is what the run columns are read from.
 const runFrom = ` FROM runs u JOIN registries r ON r.id = u.registry_id`
@@ -143,7 +151,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var req, out, deps, logDigest string
 	err := sc.Scan(&u.ID, &u.RegistryID, &u.Registry, &u.RunID, &u.Seq, &u.RunType, &u.Status, &u.AgentPool, &u.Agent,
 		&u.Trigger, &req, &u.TimeoutSeconds, &created, &started, &finished, &u.LeaseID,
-		&expires, &u.CancelRequested, &u.Error, &out, &deps, &logDigest, &u.LogSize, &u.LogSeq)
+		&expires, &u.CancelRequested, &u.Error, &out, &deps, &logDigest, &u.LogSize, &u.LogSeq, &u.TaskName, &u.TriggeredBy)
 	u.Request, u.OutputImages, u.Dependencies = []byte(req), []byte(out), []byte(deps)
 	u.LogDigest = oci.Digest(logDigest)
 	u.CreatedAt = fromNanos(created)
@@ -176,10 +184,11 @@ func (tx *Tx) CreateRun(ctx context.Context, r *Run) error {
 		r.OutputImages = []byte("[]")
 	}
 	return tx.c.queryRow(ctx, `INSERT INTO runs (registry_id, run_id, seq, run_type, status, agent_pool, run_trigger,
-		request, secrets, timeout_seconds, created_at, output_images, dependencies)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		request, secrets, timeout_seconds, created_at, output_images, dependencies, task_name, triggered_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		r.RegistryID, r.RunID, r.Seq, r.RunType, r.Status, r.AgentPool, r.Trigger,
-		string(r.Request), r.Secrets, r.TimeoutSeconds, nanos(r.CreatedAt), string(r.OutputImages), string(r.Dependencies)).Scan(&r.ID)
+		string(r.Request), r.Secrets, r.TimeoutSeconds, nanos(r.CreatedAt), string(r.OutputImages), string(r.Dependencies),
+		r.TaskName, r.TriggeredBy).Scan(&r.ID)
 }
 
 // Run looks one of a registry's runs up by its run id.

@@ -300,6 +300,27 @@ var migrations = []string{
 	);
 	CREATE INDEX build_contexts_digest ON build_contexts (digest);
 	CREATE INDEX runs_log_digest ON runs (log_digest) WHERE log_digest <> '';`,
+	// Tasks: stored runs of a registry (spec as JSON the tasks service
+	// composes, secrets sealed by it), the owner of a system-assigned
+	// identity, when their timers were last looked at, and the base
+	// images their last successful run was built on. Runs name their task
+	// and what triggered them.
+	`CREATE TABLE tasks (
+		id INTEGER PRIMARY KEY,
+		registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		task_id TEXT NOT NULL UNIQUE,
+		spec TEXT NOT NULL,
+		secrets BLOB,
+		system_principal_id TEXT NOT NULL DEFAULT '',
+		timers_checked_at INTEGER NOT NULL DEFAULT 0,
+		base_images TEXT NOT NULL DEFAULT '[]',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		UNIQUE (registry_id, name)
+	);
+	ALTER TABLE runs ADD COLUMN task_name TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runs ADD COLUMN triggered_by TEXT NOT NULL DEFAULT '';`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
