@@ -17,6 +17,9 @@ type Lease struct {
 	Run             meta.Run
 	Request         BuildRequest // Images expanded
 	SecretBuildArgs map[string]string
+	// Steps and StepsSecrets are set for quick runs and task runs.
+	Steps        *StepsRequest
+	StepsSecrets StepsSecrets
 	ID              string
 	ExpiresAt       time.Time
 }
@@ -81,13 +84,23 @@ func (s *Service) open(ctx context.Context, l *Lease) error {
 	}
 	req.Images = ImageNames(l.Run, req)
 	l.Request = req
+	if IsSteps(l.Run) {
+		steps, err := Steps(l.Run)
+		if err != nil {
+			return err
+		}
+		l.Steps = &steps
+	}
 	sealed, err := s.db.RunSecrets(ctx, l.Run.ID)
 	if err != nil || len(sealed) == 0 {
 		return err
 	}
 	secrets, err := s.seal.Open(sealed, secretsLabel(l.Run.RegistryID))
 	if err != nil {
-		return fmt.Errorf("the run's secret build args do not open with this server's master key: %w", err)
+		return fmt.Errorf("the run's secrets do not open with this server's master key: %w", err)
+	}
+	if l.Steps != nil {
+		return json.Unmarshal(secrets, &l.StepsSecrets)
 	}
 	return json.Unmarshal(secrets, &l.SecretBuildArgs)
 }
