@@ -127,11 +127,16 @@ func (a *TokenAPI) exchange(w http.ResponseWriter, r *http.Request, reg registry
 	if err != nil {
 		return err
 	}
-	refresh, err := a.s.tokens.Issue(token.Claims{
+	c := token.Claims{
 		Subject: id.Subject, Audience: Audience(reg, r), Kind: token.KindRefresh,
 		PrincipalKind: id.PrincipalKind, PrincipalName: id.PrincipalName, RunID: id.RunID, GrantType: "exchange", Registry: reg.Name,
 		Bypass: bypass,
-	})
+	}
+	if id.RunID != "" {
+		// A run's identity token makes a refresh token that ends with it.
+		c.ExpiresAt = id.ExpiresAt
+	}
+	refresh, err := a.s.tokens.Issue(c)
 	if err != nil {
 		return err
 	}

@@ -257,6 +257,12 @@ func (s *Service) ManagedIdentity(ctx context.Context, ref string) (meta.Princip
 	return s.find(ctx, meta.KindManagedIdentity, ref)
 }
 
+// Principal looks a principal up by its principalId.
+func (s *Service) Principal(ctx context.Context, id string) (meta.Principal, error) {
+	p, err := s.db.Principal(ctx, id)
+	return p, s.notFound(err, "principal", id)
+}
+
 // Principals lists the principals of a kind ("" for all).
 func (s *Service) Principals(ctx context.Context, kind string) ([]meta.Principal, error) {
 	return s.db.Principals(ctx, kind)

@@ -1,0 +1,482 @@
+// Package tasks owns a registry's stored tasks: their spec (what they run,
+// from which context, on which platform and pool), their managed
+// identities (a system-assigned one made and deleted with the task,
+// user-assigned ones attached by id), the credentials their runs log in
+// with, and their triggers (manual, timer, base-image update). Running a
+// task, or a quick run of a task file or command, queues a run with
+// package runs; agents execute it.
+//
+// It knows no HTTP (package mgmt serves it) and decides no rights: its
+// caller checks them.
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/berth-project/berth/internal/cron"
+	"github.com/berth-project/berth/internal/runs"
+	"github.com/berth-project/berth/internal/storage/meta"
+)
+
+// Errors a caller maps to answers; the messages that wrap them say the rest.
+var (
+	ErrInvalid  = errors.New("invalid task")
+	ErrNotFound = errors.New("task not found")
+	ErrExists   = errors.New("task exists")
+)
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Sealer encrypts secrets at rest (identity.Sealer).
+type Sealer interface {
+	Seal(p []byte, label string) []byte
+	Open(sealed []byte, label string) ([]byte, error)
+}
+
+// Identities makes, finds and deletes managed identities (identity.Service).
+type Identities interface {
+	CreateSystemIdentity(ctx context.Context, owner string) (meta.Principal, error)
+	ManagedIdentity(ctx context.Context, ref string) (meta.Principal, error)
+	Principal(ctx context.Context, id string) (meta.Principal, error)
+	DeletePrincipal(ctx context.Context, p meta.Principal) error
+}
+
+// Queue queues runs (runs.Service).
+type Queue interface {
+	QueueSteps(ctx context.Context, reg meta.Registry, q runs.StepsRun) (meta.Run, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	Store      *meta.DB
+	Identities Identities
+	Runs       Queue
+	Sealer     Sealer
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+// Service manages tasks.
+type Service struct {
+	db   *meta.DB
+	ids  Identities
+	runs Queue
+	seal Sealer
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// New returns the service.
+func New(o Options) *Service {
+	s := &Service{db: o.Store, ids: o.Identities, runs: o.Runs, seal: o.Sealer, log: o.Log, now: o.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// Spec is a task as stored (no secret in it).
+type Spec struct {
+	Status           string                `json:"status"`
+	Platform         string                `json:"platform"`
+	AgentPool        string                `json:"agentPool,omitempty"`
+	Timeout          int                   `json:"timeout"`
+	Step             Step                  `json:"step"`
+	BaseImageTrigger bool                  `json:"baseImageTrigger"`
+	Timers           []Timer               `json:"timers,omitempty"`
+	Credentials      map[string]Credential `json:"credentials,omitempty"`
+	AuthMode         string                `json:"authMode"`
+	// UserAssigned are the principal ids of its user-assigned identities.
+	UserAssigned []string `json:"userAssigned,omitempty"`
+	// CreatedBy is the principal that made the task: triggered runs act
+	// with its rights.
+	CreatedBy string `json:"createdBy"`
+}
+
+// Step is what a task runs.
+type Step struct {
+	Type             string            `json:"type"` // FileTask, Cmd or Docker
+	ContextPath      string            `json:"contextPath,omitempty"`
+	ContextID        string            `json:"contextId,omitempty"`
+	TaskFile         string            `json:"taskFile,omitempty"`
+	TaskFilePath     string            `json:"taskFilePath,omitempty"`
+	Cmd              string            `json:"cmd,omitempty"`
+	ImageNames       []string          `json:"imageNames,omitempty"`
+	DockerFilePath   string            `json:"dockerFilePath,omitempty"`
+	Values           map[string]string `json:"values,omitempty"`
+	SecretValueNames []string          `json:"secretValueNames,omitempty"`
+}
+
+// Step types.
+const (
+	StepFile   = "FileTask"
+	StepCmd    = "Cmd"
+	StepDocker = "Docker"
+)
+
+// Timer is a timer trigger.
+type Timer struct {
+	Name     string `json:"name"`
+	Schedule string `json:"schedule"`
+	Enabled  bool   `json:"enabled"`
+}
+
+// Credential is how runs log in to one registry (password sealed apart).
+type Credential struct {
+	Identity    string `json:"identity,omitempty"`
+	UserName    string `json:"userName,omitempty"`
+	HasPassword bool   `json:"hasPassword,omitempty"`
+}
+
+// secrets are a task's sealed part.
+type secrets struct {
+	Values    map[string]string `json:"values,omitempty"`
+	Passwords map[string]string `json:"passwords,omitempty"`
+}
+
+// Task is a task as the service hands it out.
+type Task struct {
+	meta.Task
+	Spec Spec
+	// System is its system-assigned identity; Users its user-assigned ones.
+	System *meta.Principal
+	Users  []meta.Principal
+}
+
+// Statuses of a task.
+const (
+	StatusEnabled  = "Enabled"
+	StatusDisabled = "Disabled"
+)
+
+var taskName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{4,49}$`)
+
+// DefaultTimeout is a task run's timeout, in seconds.
+const DefaultTimeout = 3600
+
+func (s *Service) load(ctx context.Context, t meta.Task) (Task, error) {
+	out := Task{Task: t}
+	if err := json.Unmarshal(t.Spec, &out.Spec); err != nil {
+		return out, fmt.Errorf("task %s of registry %s: stored spec: %w", t.Name, t.Registry, err)
+	}
+	if t.SystemPrincipalID != "" {
+		if p, err := s.ids.Principal(ctx, t.SystemPrincipalID); err == nil {
+			out.System = &p
+		}
+	}
+	for _, id := range out.Spec.UserAssigned {
+		if p, err := s.ids.Principal(ctx, id); err == nil {
+			out.Users = append(out.Users, p)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) secretsOf(t meta.Task) (secrets, error) {
+	var sec secrets
+	if len(t.Secrets) == 0 {
+		return sec, nil
+	}
+	b, err := s.seal.Open(t.Secrets, secretsLabel(t.RegistryID))
+	if err != nil {
+		return sec, fmt.Errorf("task %s: its secrets do not open with this server's master key: %w", t.Name, err)
+	}
+	return sec, json.Unmarshal(b, &sec)
+}
+
+func (s *Service) sealSecrets(t *meta.Task, sec secrets) error {
+	if len(sec.Values) == 0 && len(sec.Passwords) == 0 {
+		t.Secrets = nil
+		return nil
+	}
+	b, err := json.Marshal(sec)
+	if err != nil {
+		return err
+	}
+	t.Secrets = s.seal.Seal(b, secretsLabel(t.RegistryID))
+	return nil
+}
+
+func secretsLabel(registryID int64) string { return fmt.Sprintf("task-secrets/%d", registryID) }
+
+// Get returns task name of reg.
+func (s *Service) Get(ctx context.Context, reg meta.Registry, name string) (Task, error) {
+	t, err := s.db.Task(ctx, reg.ID, name)
+	if errors.Is(err, meta.ErrNotFound) {
+		return Task{}, fmt.Errorf("%w: registry %q has no task %q", ErrNotFound, reg.Name, name)
+	} else if err != nil {
+		return Task{}, err
+	}
+	return s.load(ctx, t)
+}
+
+// List returns the tasks of reg.
+func (s *Service) List(ctx context.Context, reg meta.Registry) ([]Task, error) {
+	ts, err := s.db.Tasks(ctx, reg.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Task, 0, len(ts))
+	for _, t := range ts {
+		lt, err := s.load(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, lt)
+	}
+	return out, nil
+}
+
+// Delete deletes task name of reg and its system-assigned identity (with
+// its role assignments).
+func (s *Service) Delete(ctx context.Context, reg meta.Registry, name string) error {
+	t, err := s.Get(ctx, reg, name)
+	if err != nil {
+		return err
+	}
+	if err := s.db.Update(ctx, func(tx *meta.Tx) error { return tx.DeleteTask(ctx, t.ID) }); err != nil {
+		return err
+	}
+	if t.System != nil {
+		if err := s.ids.DeletePrincipal(ctx, *t.System); err != nil {
+			s.log.WarnContext(ctx, "a deleted task's system-assigned identity was not deleted", "task", name, "principal", t.System.ID, "err", err)
+		}
+	}
+	s.log.InfoContext(ctx, "task deleted", "registry", reg.Name, "task", name)
+	return nil
+}
+
+// checkSpec validates what a create or an update leaves.
+func checkSpec(sp *Spec, sec secrets, hasSystem bool, users []meta.Principal) error {
+	switch sp.Status {
+	case "":
+		sp.Status = StatusEnabled
+	case StatusEnabled, StatusDisabled:
+	default:
+		return invalid("status %q: want Enabled or Disabled", sp.Status)
+	}
+	switch sp.AuthMode {
+	case "":
+		sp.AuthMode = runs.AuthDefault
+	case runs.AuthDefault, runs.AuthNone:
+	default:
+		return invalid("authMode %q: want Default or None", sp.AuthMode)
+	}
+	if sp.Platform == "" {
+		sp.Platform = "linux/amd64"
+	}
+	if sp.Timeout == 0 {
+		sp.Timeout = DefaultTimeout
+	}
+	if sp.Timeout < 1 || sp.Timeout > runs.MaxTimeout {
+		return invalid("timeout %d: give 1 to %d seconds", sp.Timeout, runs.MaxTimeout)
+	}
+	st := &sp.Step
+	kinds := btoi(st.TaskFile != "") + btoi(st.Cmd != "") + btoi(len(st.ImageNames) > 0)
+	if kinds != 1 {
+		return invalid("step: give exactly one of a task file (-f), a command (--cmd) or image names (-t)")
+	}
+	switch {
+	case st.TaskFile != "":
+		st.Type = StepFile
+	case st.Cmd != "":
+		st.Type = StepCmd
+	default:
+		st.Type = StepDocker
+		if st.DockerFilePath == "" {
+			st.DockerFilePath = "Dockerfile"
+		}
+	}
+	if err := checkContext(st.ContextPath, st.ContextID); err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for i := range sp.Timers {
+		tm := &sp.Timers[i]
+		if tm.Name == "" {
+			tm.Name = fmt.Sprintf("t%d", i+1)
+		}
+		if names[tm.Name] {
+			return invalid("timerTriggers: the name %q is given twice", tm.Name)
+		}
+		names[tm.Name] = true
+		if _, err := cron.Parse(tm.Schedule); err != nil {
+			return invalid("timerTriggers[%s]: %v", tm.Name, err)
+		}
+	}
+	for server, c := range sp.Credentials {
+		if server == "" || strings.ContainsAny(server, "/ ") {
+			return invalid("credentials: %q is not a login server (host[:port])", server)
+		}
+		switch {
+		case c.Identity != "" && (c.UserName != "" || sec.Passwords[server] != ""):
+			return invalid("credentials[%s]: give an identity or a user name and password, not both", server)
+		case c.Identity == runs.SystemIdentity:
+			if !hasSystem {
+				return invalid("credentials[%s]: the task has no system-assigned identity: assign one with --assign-identity [system]", server)
+			}
+		case c.Identity != "":
+			if !slices.ContainsFunc(users, func(p meta.Principal) bool { return p.AppID == c.Identity || p.ID == c.Identity }) {
+				return invalid("credentials[%s]: identity %q is not a user-assigned identity of the task: give its clientId after assigning it", server, c.Identity)
+			}
+		case c.UserName == "" || sec.Passwords[server] == "":
+			return invalid("credentials[%s]: give --use-identity, or a user name and a password", server)
+		}
+	}
+	return nil
+}
+
+// checkContext checks a context path: /dev/null, a git URL or oci://….
+func checkContext(path, id string) error {
+	if path != "" && id != "" {
+		return invalid("context: give an uploaded context or a context path, not both")
+	}
+	switch {
+	case path == "", path == "/dev/null":
+	case strings.HasPrefix(path, "oci://"):
+	case strings.HasPrefix(path, "https://"), strings.HasPrefix(path, "http://"):
+	default:
+		return invalid("context %q: give /dev/null, a git URL (https://…/repo.git#ref:folder), oci://<loginServer>/<repo>:<tag>, or upload a local directory", path)
+	}
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Create is a request to create a task.
+type Create struct {
+	Spec         Spec
+	Identities   []string // "[system]" and user-assigned identity refs
+	SecretValues map[string]string
+	Passwords    map[string]string // by login server
+}
+
+// Create creates task name of reg.
+func (s *Service) Create(ctx context.Context, reg meta.Registry, name string, in Create) (Task, error) {
+	if !taskName.MatchString(name) {
+		return Task{}, invalid("name %q: 5 to 50 letters, digits, '-' or '_', starting with a letter or digit", name)
+	}
+	if _, err := s.db.Task(ctx, reg.ID, name); err == nil {
+		return Task{}, fmt.Errorf("%w: registry %q has a task %q already", ErrExists, reg.Name, name)
+	}
+	sp := in.Spec
+	sec := secrets{Values: nonEmpty(in.SecretValues), Passwords: nonEmpty(in.Passwords)}
+	system, users, err := s.resolveIdentities(ctx, in.Identities)
+	if err != nil {
+		return Task{}, err
+	}
+	sp.UserAssigned = principalIDs(users)
+	sp.Step.SecretValueNames = sortedKeys(sec.Values)
+	markPasswords(&sp, sec)
+	if err := checkSpec(&sp, sec, system, users); err != nil {
+		return Task{}, err
+	}
+	t := meta.Task{RegistryID: reg.ID, Registry: reg.Name, Name: name, TaskID: meta.NewID()}
+	if err := s.sealSecrets(&t, sec); err != nil {
+		return Task{}, err
+	}
+	if system {
+		p, err := s.ids.CreateSystemIdentity(ctx, t.TaskID)
+		if err != nil {
+			return Task{}, err
+		}
+		t.SystemPrincipalID = p.ID
+	}
+	if t.Spec, err = json.Marshal(sp); err != nil {
+		return Task{}, err
+	}
+	err = s.db.Update(ctx, func(tx *meta.Tx) error { return tx.CreateTask(ctx, &t) })
+	if err != nil {
+		s.dropSystem(ctx, t.SystemPrincipalID)
+		if errors.Is(err, meta.ErrConflict) {
+			return Task{}, fmt.Errorf("%w: registry %q has a task %q already", ErrExists, reg.Name, name)
+		}
+		return Task{}, err
+	}
+	s.log.InfoContext(ctx, "task created", "registry", reg.Name, "task", name, "step", sp.Step.Type)
+	return s.load(ctx, t)
+}
+
+func (s *Service) dropSystem(ctx context.Context, id string) {
+	if id == "" {
+		return
+	}
+	if p, err := s.ids.Principal(ctx, id); err == nil {
+		s.ids.DeletePrincipal(ctx, p)
+	}
+}
+
+// resolveIdentities reads "[system]" and user-assigned identity refs.
+func (s *Service) resolveIdentities(ctx context.Context, refs []string) (bool, []meta.Principal, error) {
+	system := false
+	var users []meta.Principal
+	for _, ref := range refs {
+		if ref == runs.SystemIdentity {
+			system = true
+			continue
+		}
+		p, err := s.ids.ManagedIdentity(ctx, ref)
+		if err != nil {
+			return false, nil, invalid("identity %q: no such user-assigned identity: create it with `berth identity create`, then give its name, clientId or principalId", ref)
+		}
+		if p.Owner != "" {
+			return false, nil, invalid("identity %q is another task's system-assigned identity", ref)
+		}
+		if !slices.ContainsFunc(users, func(u meta.Principal) bool { return u.ID == p.ID }) {
+			users = append(users, p)
+		}
+	}
+	return system, users, nil
+}
+
+func principalIDs(ps []meta.Principal) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.ID)
+	}
+	return out
+}
+
+func markPasswords(sp *Spec, sec secrets) {
+	for server, c := range sp.Credentials {
+		c.HasPassword = sec.Passwords[server] != ""
+		sp.Credentials[server] = c
+	}
+}
+
+func nonEmpty(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
