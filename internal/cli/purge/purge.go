@@ -28,6 +28,12 @@ type Options struct {
 	IO     *cmdutil.IOStreams
 	Client func() (*client.Client, error)
 	Now    func() time.Time
+	// Metadata, when set, gives the registry's metadata API and login
+	// server directly, instead of a lookup of Registry through the
+	// management plane with the user's login: a built-in `berth purge` in
+	// a run reaches its registry this way, with the run's credential and
+	// from the agent's egress address. Registry may then be empty.
+	Metadata func(ctx context.Context) (*client.Metadata, string, error)
 
 	Registry      string
 	Filters       []string
@@ -152,11 +158,16 @@ func Run(ctx context.Context, opts *Options) error {
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	c, err := opts.Client()
-	if err != nil {
-		return err
+	var m *client.Metadata
+	var loginServer string
+	if opts.Metadata != nil {
+		m, loginServer, err = opts.Metadata(ctx)
+	} else {
+		var c *client.Client
+		if c, err = opts.Client(); err == nil {
+			m, loginServer, err = metadataAPI(ctx, c, opts.Registry)
+		}
 	}
-	m, loginServer, err := metadataAPI(ctx, c, opts.Registry)
 	if err != nil {
 		return err
 	}
