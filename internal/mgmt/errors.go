@@ -14,6 +14,7 @@ import (
 	"github.com/berth-project/berth/internal/rbac"
 	"github.com/berth-project/berth/internal/runs"
 	"github.com/berth-project/berth/internal/storage/meta"
+	"github.com/berth-project/berth/internal/tasks"
 )
 
 // The error codes of the management API, each with its one status.
@@ -72,6 +73,9 @@ var sentinels = []struct {
 	{identity.ErrInvalid, codeInvalidRequest, ""},
 	{rbac.ErrInvalid, codeInvalidRequest, ""},
 	{runs.ErrInvalid, codeInvalidRequest, ""},
+	{tasks.ErrInvalid, codeInvalidRequest, ""},
+	{tasks.ErrNotFound, codeNotFound, ""},
+	{tasks.ErrExists, codeConflict, ""},
 }
 
 // classify turns any error a handler returns into what the client sees.

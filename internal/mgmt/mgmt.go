@@ -27,6 +27,7 @@ import (
 	"github.com/berth-project/berth/internal/registry"
 	"github.com/berth-project/berth/internal/runs"
 	"github.com/berth-project/berth/internal/storage/meta"
+	"github.com/berth-project/berth/internal/tasks"
 	"github.com/berth-project/berth/internal/token"
 )
 
@@ -99,6 +100,8 @@ type Options struct {
 	AgentPoolEgress netip.Prefix
 	// Imports copies images into registries (nil: imports are refused).
 	Imports *importer.Service
+	// Tasks are the registries' stored tasks (nil: no tasks).
+	Tasks *tasks.Service
 }
 
 // API serves /api/.
@@ -118,6 +121,7 @@ type API struct {
 	// poolEgress is where dedicated pools get their egress addresses.
 	poolEgress netip.Prefix
 	imports    *importer.Service
+	tasks      *tasks.Service
 	// changing serialises calls of changed: each reads the store after its
 	// own change, and a slower earlier call must not store an older table.
 	changing sync.Mutex
@@ -134,7 +138,7 @@ func New(o Options) *API {
 	a := &API{db: o.Store, ids: o.Identity, regs: o.Registries, tokens: o.Tokens,
 		region: o.Region, domain: o.Domain, defName: o.DefaultRegistry, changed: o.RegistriesChanged,
 		log: o.Log, now: time.Now, mux: http.NewServeMux(), pools: o.Pools, listeners: o.Listeners, runs: o.Runs,
-		imports: o.Imports}
+		imports: o.Imports, tasks: o.Tasks}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -222,6 +226,13 @@ func (a *API) routes() {
 		{"GET /api/registries/{name}/agentPools/{pool}", a.showAgentPool},
 		{"PATCH /api/registries/{name}/agentPools/{pool}", a.updateAgentPool},
 		{"DELETE /api/registries/{name}/agentPools/{pool}", a.deleteAgentPool},
+
+		{"PUT /api/registries/{name}/tasks/{task}", a.createTask},
+		{"GET /api/registries/{name}/tasks", a.listTasks},
+		{"GET /api/registries/{name}/tasks/{task}", a.showTask},
+		{"PATCH /api/registries/{name}/tasks/{task}", a.updateTask},
+		{"DELETE /api/registries/{name}/tasks/{task}", a.deleteTask},
+		{"POST /api/registries/{name}/tasks/{task}/run", a.runTask},
 
 		{"POST /api/registries/{name}/runs", a.queueRun},
 		{"GET /api/registries/{name}/runs", a.listRuns},

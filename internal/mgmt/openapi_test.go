@@ -44,6 +44,10 @@ var contract = map[string][]string{
 	"/api/registries/{name}/agentPools":        {"get"},
 	"/api/registries/{name}/agentPools/{pool}": {"put", "get", "patch", "delete"},
 
+	"/api/registries/{name}/tasks":            {"get"},
+	"/api/registries/{name}/tasks/{task}":     {"put", "get", "patch", "delete"},
+	"/api/registries/{name}/tasks/{task}/run": {"post"},
+
 	"/api/registries/{name}/buildContexts":       {"post"},
 	"/api/registries/{name}/runs":                {"post", "get"},
 	"/api/registries/{name}/runs/{runId}":        {"get"},
@@ -92,7 +96,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	// Every operation the document names is served: without a token it is
 	// refused with 401, never unknown.
-	fill := strings.NewReplacer("{name}", "default", "{appId}", "x", "{id}", "x", "{map}", "x", "{token}", "x", "{pe}", "x", "{runId}", "ca1")
+	fill := strings.NewReplacer("{name}", "default", "{appId}", "x", "{id}", "x", "{map}", "x", "{token}", "x", "{pe}", "x", "{runId}", "ca1", "{task}", "mytask")
 	for path, ops := range doc.Paths {
 		if _, ok := contract[path]; !ok {
 			t.Errorf("the document has %s, which the contract does not", path)

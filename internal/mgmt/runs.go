@@ -1,8 +1,10 @@
 package mgmt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,6 +25,8 @@ type runProps struct {
 	Status          string          `json:"status"`
 	RunType         string          `json:"runType"`
 	Trigger         string          `json:"trigger"`
+	TriggeredBy     string          `json:"triggeredBy,omitempty"`
+	Task            string          `json:"task,omitempty"`
 	AgentPool       string          `json:"agentPool"`
 	Agent           string          `json:"agent"`
 	Platform        string          `json:"platform"`
@@ -40,12 +44,16 @@ type runProps struct {
 // runResource is a run as the API shows it: never its build args, secret
 // or not.
 func runResource(run meta.Run) resource {
-	p := runProps{RunID: run.RunID, Status: run.Status, RunType: run.RunType, Trigger: run.Trigger, AgentPool: runs.PoolName(run),
+	p := runProps{RunID: run.RunID, Status: run.Status, RunType: run.RunType, Trigger: run.Trigger, TriggeredBy: run.TriggeredBy,
+		Task: run.TaskName, AgentPool: runs.PoolName(run),
 		Agent: run.Agent, CreateTime: run.CreatedAt, StartTime: optTime(run.StartedAt), FinishTime: optTime(run.FinishedAt),
 		ImageNames: []string{}, Timeout: run.TimeoutSeconds, CancelRequested: run.CancelRequested && run.Live(),
 		OutputImages: json.RawMessage("[]"), Dependencies: json.RawMessage("null"), Error: run.Error}
 	if req, err := runs.Request(run); err == nil {
 		p.ImageNames, p.Platform = runs.ImageNames(run, req), req.Platform
+	}
+	if steps, err := runs.Steps(run); err == nil {
+		p.ImageNames = runs.StepsImageNames(run, steps)
 	}
 	if json.Valid(run.OutputImages) && len(run.OutputImages) > 0 {
 		p.OutputImages = run.OutputImages
@@ -127,6 +135,28 @@ func (a *API) queueRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 	if err != nil {
 		return err
 	}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return invalid("the call needs a JSON body")
+	}
+	var kind struct {
+		RunType string `json:"runType"`
+	}
+	if err := json.Unmarshal(raw, &kind); err != nil {
+		return decodeBytes(raw, &kind) // says what is malformed
+	}
+	switch kind.RunType {
+	case "", meta.RunQuickBuild:
+	case meta.RunQuickRun:
+		return a.queueQuickRun(w, r, reg, c, raw)
+	case meta.RunTaskRun:
+		return invalid("runType TaskRun: run a task with POST /api/registries/%s/tasks/<task>/run", reg.Name)
+	default:
+		return invalid("runType %q: want QuickBuild or QuickRun", kind.RunType)
+	}
 	var body struct {
 		RunType         string            `json:"runType"`
 		Images          []string          `json:"images"`
@@ -140,15 +170,8 @@ func (a *API) queueRun(w http.ResponseWriter, r *http.Request, c *caller) error 
 		AgentPool       string            `json:"agentPool"`
 		ContextID       string            `json:"contextId"`
 	}
-	if err := decode(r, &body, false); err != nil {
+	if err := decodeBytes(raw, &body); err != nil {
 		return err
-	}
-	switch body.RunType {
-	case "", meta.RunQuickBuild:
-	case meta.RunQuickRun, meta.RunTaskRun:
-		return invalid("runType %s: only QuickBuild runs can be queued with this call for now", body.RunType)
-	default:
-		return invalid("runType %q: want QuickBuild", body.RunType)
 	}
 	run, err := a.runs.QueueBuild(r.Context(), reg, runs.QuickBuild{Images: body.Images, Dockerfile: body.Dockerfile,
 		BuildArgs: body.BuildArgs, SecretBuildArgs: body.SecretBuildArgs, Target: body.Target, Platform: body.Platform,

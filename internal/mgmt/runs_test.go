@@ -103,7 +103,7 @@ func TestRuns(t *testing.T) {
 		{map[string]any{"images": []string{"app"}, "contextId": ctxID, "agentPool": "nope"}, `agentPool "nope": no such agent pool`},
 		{map[string]any{"images": []string{"app"}}, "contextId: upload the build context first"},
 		{map[string]any{"images": []string{"app"}, "contextId": "sha256:" + strings.Repeat("0", 64)}, "no such build context was uploaded"},
-		{map[string]any{"images": []string{"app"}, "contextId": ctxID, "runType": "TaskRun"}, "only QuickBuild runs"},
+		{map[string]any{"images": []string{"app"}, "contextId": ctxID, "runType": "TaskRun"}, "run a task with POST"},
 		{map[string]any{"images": []string{"app"}, "contextId": ctxID, "secrets": 1}, `unknown field "secrets"`},
 	} {
 		r := e.call(e.owner, "POST", "/api/registries/default/runs", tt.body)

@@ -70,6 +70,11 @@ func decode(r *http.Request, v any, optional bool) error {
 		}
 		return invalid("the call needs a JSON body")
 	}
+	return decodeBytes(b, v)
+}
+
+// decodeBytes reads one JSON object with no unknown fields from b.
+func decodeBytes(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
