@@ -33,6 +33,7 @@ import (
 	"github.com/berth-project/berth/internal/cli/repository"
 	"github.com/berth-project/berth/internal/cli/resource"
 	"github.com/berth-project/berth/internal/cli/role"
+	"github.com/berth-project/berth/internal/cli/runcmd"
 	"github.com/berth-project/berth/internal/cli/scopemap"
 	"github.com/berth-project/berth/internal/cli/sp"
 	"github.com/berth-project/berth/internal/cli/taskcmd"
@@ -94,6 +95,7 @@ listening on 127.0.0.1:5000):
 		tokencmd.NewCmdToken(f),
 		buildcmd.NewCmdBuild(f, nil),
 		taskcmd.NewCmdTask(f),
+		runcmd.NewCmdRun(f, nil),
 		credhelper.NewCmdCredentialHelper(f),
 	)
 	root.AddCommand(extra...)

@@ -211,22 +211,32 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 	if opts.NoWait {
 		return cmdutil.Print(opts.IO, opts.Output, run)
 	}
-	fmt.Fprintln(status, "Waiting for an agent...")
+	return FollowRun(ctx, opts.IO, runs, opts.Registry, runID, opts.NoLogs, opts.PollInterval)
+}
 
-	if opts.NoLogs {
-		run, err = waitRun(ctx, runs, runID, opts.PollInterval)
+// FollowRun waits for run runID of registry to end, showing its log on
+// ios.Out as it goes on (or, with noLogs, asking how it stands every poll),
+// then prints the summary line. Only a run that succeeded returns nil; any
+// other end returns a cmdutil.SilentError, the summary being its report.
+// berth task run and berth run end the same way.
+func FollowRun(ctx context.Context, ios *cmdutil.IOStreams, runs client.Runs, registry, runID string, noLogs bool, poll time.Duration) error {
+	fmt.Fprintln(ios.Out, "Waiting for an agent...")
+	var run client.Run
+	var err error
+	if noLogs {
+		run, err = waitRun(ctx, runs, runID, poll)
 	} else {
-		out := &lastByte{w: opts.IO.Out, last: '\n'}
+		out := &lastByte{w: ios.Out, last: '\n'}
 		run, err = runs.FollowLog(ctx, runID, out)
 		if out.last != '\n' {
-			fmt.Fprintln(opts.IO.Out)
+			fmt.Fprintln(ios.Out)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%w (run %s goes on without this command: follow it with `berth task logs -r %s --run-id %s`)", err, runID, opts.Registry, runID)
+		return fmt.Errorf("%w (run %s goes on without this command: follow it with `berth task logs -r %s --run-id %s`)", err, runID, registry, runID)
 	}
 	summary := cmdutil.RunSummary(run)
-	fmt.Fprintln(opts.IO.Out, summary)
+	fmt.Fprintln(ios.Out, summary)
 	if run.Properties.Status != client.RunSucceeded {
 		// The summary said why, on the same stream as the log.
 		return &cmdutil.SilentError{Err: errors.New(summary)}

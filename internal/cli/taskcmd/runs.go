@@ -33,8 +33,10 @@ func NewCmdListRuns(f *cmdutil.Factory, runF func(context.Context, *ListRunsOpti
 100, at most 1000), of status --run-status when given (Queued, Started,
 Running, Succeeded, Failed, Canceled, Error or Timeout, in any case).
 
--o table shows one line per run: its id, status, type, platform, trigger,
-agent pool, start time and duration (so far, for a run that has not ended).
+-o table shows one line per run: its id, status, type, task, platform,
+trigger (with what triggered it: the timer's name, or the base image
+pushed), agent pool, start time and duration (so far, for a run that has
+not ended).
 Other formats show the runs as the server answers them; --query selects
 from that.`,
 		Example: `  berth task list-runs -r blogbuildtest -o table
@@ -70,6 +72,7 @@ type runRow struct {
 	RunID     string `json:"runId"`
 	Status    string `json:"status"`
 	RunType   string `json:"runType"`
+	Task      string `json:"task"`
 	Platform  string `json:"platform"`
 	Trigger   string `json:"trigger"`
 	AgentPool string `json:"agentPool"`
@@ -92,7 +95,10 @@ func listRunsRun(ctx context.Context, opts *ListRunsOptions) error {
 	rows := []runRow{}
 	for _, run := range list {
 		p := run.Properties
-		row := runRow{RunID: p.RunID, Status: p.Status, RunType: p.RunType, Platform: p.Platform, Trigger: p.Trigger, AgentPool: p.AgentPool}
+		row := runRow{RunID: p.RunID, Status: p.Status, RunType: p.RunType, Task: p.Task, Platform: p.Platform, Trigger: p.Trigger, AgentPool: p.AgentPool}
+		if p.TriggeredBy != "" {
+			row.Trigger += " (" + p.TriggeredBy + ")"
+		}
 		if p.StartTime != nil {
 			row.Started = p.StartTime.UTC().Format(time.RFC3339)
 			row.Duration = clock(cmdutil.RunDuration(run, opts.Now()))

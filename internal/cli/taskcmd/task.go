@@ -1,7 +1,9 @@
-// Package taskcmd holds `berth task …`: the runs of a registry (quick
-// builds now; stored tasks later), how they stand, their logs, and
-// canceling them. The server queues runs and agents execute them; this
-// package only asks, through pkg/client.
+// Package taskcmd holds `berth task …`: a registry's stored tasks (create,
+// update, run, their credentials and identities) and its runs (how they
+// stand, their logs, canceling them). It also holds what berth run (package
+// runcmd) shares with task run: contexts, values and task files. The
+// server queues runs and agents execute them; this package only asks,
+// through pkg/client.
 package taskcmd
 
 import (
@@ -14,9 +16,16 @@ import (
 func NewCmdTask(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "task",
-		Short: "Show, follow and cancel a registry's runs",
-		Long: `Show, follow and cancel the runs of a registry. A run is one execution of a
-quick build (berth build) or of a task, done by an agent of an agent pool.
+		Short: "Manage a registry's tasks; show, follow and cancel its runs",
+		Long: `Manage the tasks of a registry, and show, follow and cancel its runs.
+
+A task is a run stored to be started by hand (berth task run), on a timer,
+or when a base image it was built on is pushed anew: a multi-step task file,
+a command, or a Dockerfile build, with its context, values, managed
+identities and the credentials its runs log in with.
+
+A run is one execution of a quick build (berth build), a quick run (berth
+run) or a task, done by an agent of an agent pool.
 Each run of a registry has a short id: ca1, ca2, … (counting in base 36:
 ca9 is followed by caa, and caz by ca10).
 
@@ -27,11 +36,17 @@ stopped answering, or the run could not be done) or Timeout.
 Reading runs needs AcrPush, Reader, Contributor or Owner on the registry;
 canceling needs AcrPush, Contributor or Owner. Commands take -r/--registry,
 or use defaults.registry when it is absent.`,
-		Example: `  berth task list-runs -r blogbuildtest -o table
+		Example: `  berth task create -r blogbuildtest -n mypurgetask -c /dev/null \
+    --cmd "berth purge --filter 'hello-world:.*' --untagged --ago 1d" --schedule "0 1 * * Sun"
+  berth task run -r blogbuildtest -n mypurgetask
+  berth task list-runs -r blogbuildtest -o table
   berth task logs -r blogbuildtest
   berth task cancel-run -r blogbuildtest --run-id ca7`,
 	}
-	cmd.AddCommand(NewCmdListRuns(f, nil), NewCmdShowRun(f), NewCmdLogs(f, nil), NewCmdCancelRun(f))
+	cmd.AddCommand(
+		NewCmdCreate(f, nil), NewCmdShow(f), NewCmdList(f), NewCmdUpdate(f, nil), NewCmdDelete(f),
+		NewCmdRun(f, nil), NewCmdCredential(f), NewCmdIdentity(f),
+		NewCmdListRuns(f, nil), NewCmdShowRun(f), NewCmdLogs(f, nil), NewCmdCancelRun(f))
 	return cmd
 }
 

@@ -31,6 +31,9 @@ func run(id, status, start, finish, errMsg string) string {
 var (
 	ca2 = run("ca2", "Running", "2026-01-02T03:05:00Z", "", "")
 	ca1 = run("ca1", "Succeeded", "2026-01-02T03:04:05Z", "2026-01-02T03:04:32Z", "")
+	// ca3 is a task's run, started by its timer t1.
+	ca3 = strings.NewReplacer(`"ca1"`, `"ca3"`, "/ca1", "/ca3", `"runType":"QuickBuild","trigger":"Manual"`,
+		`"runType":"TaskRun","trigger":"Timer","triggeredBy":"t1","task":"mypurgetask"`).Replace(ca1)
 )
 
 const runsPath = "/api/registries/blogbuildtest/runs"
@@ -44,12 +47,13 @@ func TestListRuns(t *testing.T) {
 	}
 	clitest.RunCases(t, newCmd, []clitest.Case{
 		{Name: "table", Args: []string{"-r", "blogbuildtest", "-o", "table"},
-			Stubs: []clitest.Stub{{Method: "GET", Path: runsPath, Reply: `{"value":[` + ca2 + `,` + ca1 + `,` + run("ca0", "Queued", "", "", "") + `]}`}},
-			Out: `RunId  Status     RunType     Platform     Trigger  AgentPool  Started               Duration
------  ---------  ----------  -----------  -------  ---------  --------------------  --------
-ca2    Running    QuickBuild  linux/amd64  Manual   local      2026-01-02T03:05:00Z  01:01:07
-ca1    Succeeded  QuickBuild  linux/amd64  Manual   local      2026-01-02T03:04:05Z  00:00:27
-ca0    Queued     QuickBuild  linux/amd64  Manual   local
+			Stubs: []clitest.Stub{{Method: "GET", Path: runsPath, Reply: `{"value":[` + ca3 + `,` + ca2 + `,` + ca1 + `,` + run("ca0", "Queued", "", "", "") + `]}`}},
+			Out: `RunId  Status     RunType     Task         Platform     Trigger     AgentPool  Started               Duration
+-----  ---------  ----------  -----------  -----------  ----------  ---------  --------------------  --------
+ca3    Succeeded  TaskRun     mypurgetask  linux/amd64  Timer (t1)  local      2026-01-02T03:04:05Z  00:00:27
+ca2    Running    QuickBuild               linux/amd64  Manual      local      2026-01-02T03:05:00Z  01:01:07
+ca1    Succeeded  QuickBuild               linux/amd64  Manual      local      2026-01-02T03:04:05Z  00:00:27
+ca0    Queued     QuickBuild               linux/amd64  Manual      local
 `},
 		{Name: "top and status, query", Args: []string{"-r", "blogbuildtest", "--top", "2", "--run-status", "succeeded", "--query", "[].name", "-o", "tsv"},
 			Stubs: []clitest.Stub{{Method: "GET", Path: runsPath + "?top=2&status=succeeded", Reply: `{"value":[` + ca1 + `]}`}},
