@@ -52,6 +52,10 @@ type Options struct {
 	// name and password for Basic at the login server's token endpoint);
 	// nil: runs get none.
 	RunCredential func(ctx context.Context, run meta.Run, loginServer string) (user, password string, err error)
+	// IdentityToken mints an identity token for the managed identity
+	// principalID, for run: limited to it and expiring with it. nil:
+	// runs get none.
+	IdentityToken func(ctx context.Context, run meta.Run, principalID string) (token string, expires time.Time, err error)
 	// LeaseWait is the longest a lease call waits for a run (20 s).
 	LeaseWait time.Duration
 	// MaxLogChunk bounds one log call's body (1 MiB).
@@ -76,6 +80,7 @@ type API struct {
 	loginServer func(ctx context.Context, registry string) (string, error)
 	loginAddr   func(ctx context.Context, run meta.Run) (string, error)
 	runCred     func(ctx context.Context, run meta.Run, loginServer string) (string, string, error)
+	idToken     func(ctx context.Context, run meta.Run, principalID string) (string, time.Time, error)
 	leaseWait   time.Duration
 	maxChunk    int64
 	log         *slog.Logger
@@ -92,7 +97,7 @@ type pool struct {
 
 // New returns the agent API.
 func New(o Options) *API {
-	a := &API{runs: o.Runs, poolOfToken: o.PoolOfToken, loginServer: o.LoginServer, loginAddr: o.LoginServerAddress, runCred: o.RunCredential, leaseWait: o.LeaseWait, maxChunk: o.MaxLogChunk, log: o.Log, mux: http.NewServeMux()}
+	a := &API{runs: o.Runs, poolOfToken: o.PoolOfToken, loginServer: o.LoginServer, loginAddr: o.LoginServerAddress, runCred: o.RunCredential, idToken: o.IdentityToken, leaseWait: o.LeaseWait, maxChunk: o.MaxLogChunk, log: o.Log, mux: http.NewServeMux()}
 	for _, p := range o.Pools {
 		a.pools = append(a.pools, pool{name: p.Name, hash: sha256.Sum256([]byte(p.Token)), ok: p.Token != ""})
 	}
@@ -131,6 +136,7 @@ func (a *API) routes() {
 		{"POST " + run + "/log", a.appendLog},
 		{"POST " + run + "/complete", a.complete},
 		{"GET " + run + "/context", a.context},
+		{"POST " + run + "/identityToken", a.identityToken},
 	} {
 		a.mux.Handle(rt.pattern, a.authenticated(rt.h))
 	}

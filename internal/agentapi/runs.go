@@ -50,6 +50,43 @@ type runSpec struct {
 	// LoginServer's, as a private DNS zone would resolve it: the private
 	// endpoint of a dedicated pool. Empty: connect to LoginServer.
 	LoginServerAddress string `json:"loginServerAddress,omitempty"`
+	// Steps is what a quick run or a task run does.
+	Steps *stepsSpec `json:"steps,omitempty"`
+}
+
+// stepsSpec is a quick run's or a task run's work, with its secrets.
+type stepsSpec struct {
+	TaskName            string             `json:"taskName,omitempty"`
+	TaskFile            string             `json:"taskFile,omitempty"`
+	Cmd                 string             `json:"cmd,omitempty"`
+	Docker              *runs.DockerStep   `json:"docker,omitempty"`
+	Values              map[string]string  `json:"values"`
+	SecretValues        map[string]string  `json:"secretValues"`
+	Context             string             `json:"context"`
+	AuthMode            string             `json:"authMode"`
+	RegistryCredentials []registryCredSpec `json:"registryCredentials"`
+	Date                time.Time          `json:"date"`
+	Trigger             string             `json:"trigger,omitempty"`
+	TriggeredBy         string             `json:"triggeredBy,omitempty"`
+}
+
+type registryCredSpec struct {
+	LoginServer string `json:"loginServer"`
+	Identity    string `json:"identity,omitempty"`
+	Username    string `json:"username,omitempty"`
+	Password    string `json:"password,omitempty"`
+}
+
+func stepsOf(l *runs.Lease) *stepsSpec {
+	st := l.Steps
+	out := &stepsSpec{TaskName: st.TaskName, TaskFile: st.TaskFile, Cmd: st.Cmd, Docker: st.Docker,
+		Values: nonNil(st.Values), SecretValues: nonNil(l.StepsSecrets.Values), Context: st.Context, AuthMode: st.AuthMode,
+		RegistryCredentials: []registryCredSpec{}, Date: l.Run.CreatedAt, Trigger: l.Run.Trigger, TriggeredBy: l.Run.TriggeredBy}
+	for _, c := range st.Credentials {
+		out.RegistryCredentials = append(out.RegistryCredentials, registryCredSpec{LoginServer: c.LoginServer,
+			Identity: c.Identity, Username: c.Username, Password: l.StepsSecrets.Passwords[c.LoginServer]})
+	}
+	return out
 }
 
 type credentials struct {
@@ -100,6 +137,13 @@ func (a *API) lease(w http.ResponseWriter, r *http.Request, pool string) error {
 		LoginServer: login, Timeout: l.Run.TimeoutSeconds, Images: l.Request.Images, Dockerfile: l.Request.Dockerfile,
 		BuildArgs: nonNil(l.Request.BuildArgs), SecretBuildArgs: nonNil(l.SecretBuildArgs), Target: l.Request.Target,
 		Platform: l.Request.Platform, Push: l.Request.Push, ContextID: string(l.Request.ContextID)}
+	if l.Steps != nil {
+		spec.Steps = stepsOf(l)
+		spec.Platform, spec.ContextID = l.Steps.Platform, string(l.Steps.ContextID)
+		if d := l.Steps.Docker; d != nil {
+			spec.Images = runs.StepsImageNames(l.Run, *l.Steps)
+		}
+	}
 	if spec.ContextID != "" {
 		spec.ContextURL = runPath(l.Run) + "/context"
 	}
@@ -108,7 +152,7 @@ func (a *API) lease(w http.ResponseWriter, r *http.Request, pool string) error {
 			return err
 		}
 	}
-	if a.runCred != nil {
+	if a.runCred != nil && (l.Steps == nil || l.Steps.AuthMode != runs.AuthNone) {
 		user, pass, err := a.runCred(r.Context(), l.Run, login)
 		if err != nil {
 			return err
@@ -279,4 +323,39 @@ func (a *API) context(w http.ResponseWriter, r *http.Request, pool string) error
 	w.Header().Set("Docker-Content-Digest", string(req.ContextID))
 	http.ServeContent(w, r, "", time.Time{}, f)
 	return nil
+}
+
+// identityToken answers an identity token of one of the managed
+// identities of the held run's task: "[system]" or a user-assigned
+// identity's clientId.
+func (a *API) identityToken(w http.ResponseWriter, r *http.Request, pool string) error {
+	run, _, err := a.held(r, pool)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Identity string `json:"identity"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if a.idToken == nil || !runs.IsSteps(run) {
+		return invalid("run %s has no managed identity", run.RunID)
+	}
+	req, err := runs.Steps(run)
+	if err != nil {
+		return err
+	}
+	principal, ok := req.Identities[body.Identity]
+	if !ok {
+		return invalid("identity %q is not assigned to task %q: give [system] or the clientId of one of its user-assigned identities", body.Identity, req.TaskName)
+	}
+	tok, exp, err := a.idToken(r.Context(), run, principal)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Token     string    `json:"token"`
+		ExpiresAt time.Time `json:"expiresAt"`
+	}{tok, exp})
 }

@@ -45,6 +45,9 @@ type runGrant struct {
 	registry string
 	queuer   rbac.Grant
 	push     []string // repositories of the run's images
+	// anyPush lets a quick run or a task run push wherever its queuer
+	// may: a task file's images are known only as it runs.
+	anyPush bool
 }
 
 func (g runGrant) Can(reg, repo, action string) bool {
@@ -55,7 +58,7 @@ func (g runGrant) Can(reg, repo, action string) bool {
 	case rbac.ActionPull:
 		return g.queuer.Can(reg, repo, action)
 	case rbac.ActionPush:
-		return slices.Contains(g.push, repo) && g.queuer.Can(reg, repo, action)
+		return (g.anyPush || slices.Contains(g.push, repo)) && g.queuer.Can(reg, repo, action)
 	}
 	return false
 }
@@ -91,7 +94,16 @@ func (s *Service) runGrantOf(ctx context.Context, reg registry.Registry, c token
 		return nil, err
 	}
 	g := runGrant{registry: reg.Name}
-	for _, img := range runs.ImageNames(run, req) {
+	names := runs.ImageNames(run, req)
+	if runs.IsSteps(run) {
+		steps, err := runs.Steps(run)
+		if err != nil {
+			return nil, err
+		}
+		names = runs.StepsImageNames(run, steps)
+		g.anyPush = steps.Docker == nil
+	}
+	for _, img := range names {
 		repo, _, _ := oci.SplitTag(img)
 		g.push = append(g.push, repo)
 	}
