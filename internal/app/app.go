@@ -33,6 +33,7 @@ import (
 	"github.com/berth-project/berth/internal/runs"
 	"github.com/berth-project/berth/internal/storage/blob"
 	"github.com/berth-project/berth/internal/storage/meta"
+	"github.com/berth-project/berth/internal/tasks"
 	"github.com/berth-project/berth/internal/token"
 )
 
@@ -41,17 +42,21 @@ const AdminUser = "admin"
 
 // Server is a running berth serve.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	db      *meta.DB
-	svc     *registry.Service
-	gc      *gc.Collector
-	routes  *registryRoutes
-	audit   *denialAudit
-	tokens  *token.Service
-	ids     *identity.Service
-	handler http.Handler
-	servers []*http.Server
+	cfg config.Config
+	log *slog.Logger
+	db  *meta.DB
+	svc *registry.Service
+	gc  *gc.Collector
+	// tasks are the stored tasks; triggers fire their timers and base
+	// image updates.
+	tasks    *tasks.Service
+	triggers *tasks.Triggers
+	routes   *registryRoutes
+	audit    *denialAudit
+	tokens   *token.Service
+	ids      *identity.Service
+	handler  http.Handler
+	servers  []*http.Server
 	// endpoints are the listeners of approved private endpoints.
 	endpoints *endpointListeners
 	// runs is the run queue; agentPools the pools agents lease from.
@@ -137,18 +142,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		db.Close()
 		return nil, err
 	}
+	s.tasks = tasks.New(tasks.Options{Store: db, Identities: ids, Runs: s.runs, Sealer: seal, Log: log})
+	s.triggers = s.tasks.Triggers(s.resolveBase)
 	mux.Handle("/api/", mgmt.New(mgmt.Options{
 		Store: db, Identity: ids, Registries: s.svc, Tokens: s.tokens,
 		Region: cfg.Region, Domain: strings.ToLower(cfg.Domain), DefaultRegistry: cfg.DefaultRegistry,
 		RegistriesChanged: s.routes.reload, Log: log, Pools: pools(cfg), Listeners: listenerPolicy(cfg),
-		Runs: s.runs, Imports: s.imports,
+		Runs: s.runs, Imports: s.imports, Tasks: s.tasks,
 	}))
 	mux.Handle("/agent/v1/", agentapi.New(agentapi.Options{Runs: s.runs, Pools: s.agentPools,
 		PoolOfToken: s.poolOfToken, LoginServer: agentLoginServer(db, cfg), LoginServerAddress: s.loginServerAddress, Log: log,
 		RunCredential: func(ctx context.Context, run meta.Run, loginServer string) (string, string, error) {
 			tok, err := auth.RunToken(s.tokens, run.Registry, loginServer, run, time.Now())
 			return auth.NullUser, tok, err
-		}}))
+		},
+		IdentityToken: s.runIdentityToken}))
 	s.handler = dataPlane(v2, acr, mux)
 	s.endpoints = newEndpointListeners(log, s.handler)
 	s.dedicated = newDedicatedAgents(db, seal.Open, log)
@@ -249,6 +257,10 @@ func (s *Server) DataDir() string { return s.cfg.DataDir }
 // without going through the management API.
 func (s *Server) Identity() *identity.Service { return s.ids }
 
+// TaskTriggers are the task triggers (tests fire them with their own
+// clock).
+func (s *Server) TaskTriggers() *tasks.Triggers { return s.triggers }
+
 // Collector is the blob garbage collector (tests run passes of it on a
 // server that does not Run).
 func (s *Server) Collector() *gc.Collector { return s.gc }
@@ -282,6 +294,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.routes.watch(ctx)
 	go s.runs.RunReaper(ctx, time.Second)
 	go s.gc.Run(ctx)
+	go s.triggers.Run(ctx, taskTriggerInterval)
 	agentDone := make(chan struct{})
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()

@@ -151,3 +151,10 @@ func (tx *Tx) SetTaskBaseImages(ctx context.Context, id int64, bases []byte) err
 	_, err := tx.c.exec(ctx, `UPDATE tasks SET base_images = ? WHERE id = ?`, string(bases), id)
 	return err
 }
+
+// LastTaskRun is the newest run of a registry's task with status.
+func (q reads) LastTaskRun(ctx context.Context, registryID int64, task, status string) (Run, error) {
+	u, err := scanRun(q.c.queryRow(ctx, `SELECT `+runCols+runFrom+` WHERE u.registry_id = ? AND u.task_name = ? AND u.status = ?
+		ORDER BY u.seq DESC LIMIT 1`, registryID, task, status))
+	return u, notFound(err)
+}
