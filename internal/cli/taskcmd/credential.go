@@ -51,9 +51,10 @@ func newCmdCredentialSet(f *cmdutil.Factory, add bool) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   verb + " [-r REGISTRY] -n NAME --login-server SERVER (--use-identity [IDENTITY] | -u USER -p PASSWORD)",
 		Short: short,
-		Long: short + `: with --use-identity, a managed identity of the task
-([system], the default when the flag has no value, or a user-assigned
-identity's client id); or a user name and password (-u, -p). ` + map[bool]string{
+		Long: short + ` of a task: with --use-identity, a managed identity
+of the task ([system], the default when the flag has no value, or a
+user-assigned identity's client id); or a user name and password (-u, -p).
+` + map[bool]string{
 			true:  "A login server that has a credential already is refused: use update.",
 			false: "A login server without a credential is refused: use add."}[add] + `
 It prints the task's credentials, without passwords.`,
