@@ -98,13 +98,17 @@ func (a *Agent) run(ctx context.Context, l *Lease, logw io.Writer) (string, Resu
 	if err := a.API.Running(ctx, l); err != nil {
 		return StatusError, Result{Error: "the server refused the run's start: " + err.Error()}
 	}
-	src, err := a.API.Source(ctx, l)
-	if err != nil {
-		return StatusError, Result{Error: "download the build context: " + err.Error()}
-	}
-	defer src.Close()
 	job := l.Job
-	job.Context = src
+	// A run with steps may take its source from elsewhere (/dev/null, git,
+	// oci://), and has no uploaded context then.
+	if job.Steps == nil || job.Steps.Context == "" {
+		src, err := a.API.Source(ctx, l)
+		if err != nil {
+			return StatusError, Result{Error: "download the build context: " + err.Error()}
+		}
+		defer src.Close()
+		job.Context = src
+	}
 	r := a.Exec.Run(ctx, job, logw)
 	switch {
 	case r.Succeeded:

@@ -53,6 +53,15 @@ func (r *Remote) Lease(ctx context.Context) (*Lease, error) {
 		l.Job.Username, l.Job.Password = c.Username, c.Password
 	}
 	l.Job.LoginServerAddress = run.LoginServerAddress
+	l.Job.Registry = run.Registry
+	if st := run.Steps; st != nil {
+		l.Job.Steps = stepsOf(st)
+		l.Job.RunTimeout, l.Job.BuildTimeout = l.Job.BuildTimeout, 0
+		l.Job.IdentityToken = func(ctx context.Context, identity string) (string, error) {
+			t, err := r.Agent.IdentityToken(ctx, cl, identity)
+			return t.Token, err
+		}
+	}
 	r.mu.Lock()
 	if r.lease == nil {
 		r.lease = map[*Lease]*leased{}
@@ -60,6 +69,21 @@ func (r *Remote) Lease(ctx context.Context) (*Lease, error) {
 	r.lease[l] = &leased{l: cl}
 	r.mu.Unlock()
 	return l, nil
+}
+
+// stepsOf is the agent's copy of a lease's steps.
+func stepsOf(st *client.AgentSteps) *Steps {
+	s := &Steps{TaskName: st.TaskName, TaskFile: st.TaskFile, Cmd: st.Cmd, Values: st.Values,
+		SecretValues: st.SecretValues, Context: st.Context, AuthMode: st.AuthMode, Date: st.Date,
+		Trigger: st.Trigger, TriggeredBy: st.TriggeredBy}
+	if d := st.Docker; d != nil {
+		s.Docker = &DockerStep{Images: d.Images, Dockerfile: d.Dockerfile}
+	}
+	for _, c := range st.RegistryCredentials {
+		s.RegistryCredentials = append(s.RegistryCredentials, RegistryCredential{
+			LoginServer: c.LoginServer, Identity: c.Identity, Username: c.Username, Password: c.Password})
+	}
+	return s
 }
 
 // Source implements API.

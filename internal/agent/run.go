@@ -16,9 +16,11 @@ import (
 	"github.com/berth-project/berth/internal/regclient"
 )
 
-// Job is one run as the agent executes it: a quick build for now.
+// Job is one run as the agent executes it: a quick build, or, with
+// Steps, a quick run or a task run.
 type Job struct {
 	RunID       string
+	Registry    string   // the registry's name ($RegistryName)
 	LoginServer string   // the registry's login server, as the run reaches it
 	Images      []string // repository[:tag] to push, relative to the login server
 	Dockerfile  string   // path inside the context; default "Dockerfile"
@@ -39,6 +41,17 @@ type Job struct {
 	// the names staying LoginServer's: the private endpoint a dedicated
 	// pool reaches its registry through. Empty: LoginServer itself.
 	LoginServerAddress string
+
+	// Steps is what a quick run or a task run does; nil: a quick build,
+	// which the fields above describe.
+	Steps *Steps
+	// RunTimeout bounds a run with Steps as a whole (0: no bound but the
+	// steps' own timeouts).
+	RunTimeout time.Duration
+	// IdentityToken gets an identity token for one of the run's task's
+	// managed identities ("[system]" or a user-assigned identity's
+	// clientId), for a registry credential with an Identity.
+	IdentityToken func(ctx context.Context, identity string) (string, error)
 }
 
 // Image is a pushed image or a dependency, as the report names it.
@@ -64,9 +77,10 @@ type Result struct {
 	Dependencies []Dependency
 }
 
-// Engine builds a Dockerfile with BuildKit.
+// Engine builds a Dockerfile, and runs a `cmd` step, with BuildKit.
 type Engine interface {
 	Build(ctx context.Context, b BuildRequest, log io.Writer) error
+	RunCmd(ctx context.Context, req CmdRequest, log io.Writer) error
 }
 
 // BuildRequest is one BuildKit build whose base images are all in layout
@@ -99,6 +113,9 @@ type Executor struct {
 // Run executes job, writing its log to w, and says how it ended. The log
 // never holds a secret build arg's value.
 func (e *Executor) Run(ctx context.Context, job Job, w io.Writer) Result {
+	if job.Steps != nil {
+		return e.runSteps(ctx, job, w)
+	}
 	var secrets []string
 	for _, v := range job.SecretBuildArgs {
 		if v != "" {

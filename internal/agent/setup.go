@@ -105,6 +105,14 @@ func (e *lazyEngine) Build(ctx context.Context, req BuildRequest, log io.Writer)
 	return Buildctl{Command: func(ctx context.Context, args ...string) *exec.Cmd { return d.Buildctl(ctx, args...) }}.Build(ctx, req, log)
 }
 
+func (e *lazyEngine) RunCmd(ctx context.Context, req CmdRequest, log io.Writer) error {
+	d, err := e.get(ctx)
+	if err != nil {
+		return fmt.Errorf("no build engine: %w", err)
+	}
+	return Buildctl{Command: func(ctx context.Context, args ...string) *exec.Cmd { return d.Buildctl(ctx, args...) }}.RunCmd(ctx, req, log)
+}
+
 func (e *lazyEngine) get(ctx context.Context) (*buildengine.Daemon, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
