@@ -249,26 +249,39 @@ func (r *stepRun) parse() (*taskfile.File, error) {
 		Run: taskfile.RunInfo{ID: r.job.RunID, Registry: r.job.LoginServer, RegistryName: r.job.Registry,
 			Date: taskfile.FormatDate(date), TaskName: s.TaskName, OS: osName, Architecture: arch},
 	}
+	// --cmd, and a Dockerfile task's images and Dockerfile, take the
+	// aliases and templates a task file takes ({{.Run.ID}}, $Registry, …).
+	render := func(text string) (string, error) {
+		out, err := taskfile.ExpandAliases(text, data.Run)
+		if err != nil {
+			return "", err
+		}
+		return taskfile.Render(out, data)
+	}
 	switch {
 	case s.TaskFile != "":
 		return taskfile.Parse(s.TaskFile, data)
 	case s.Cmd != "":
-		// --cmd takes the aliases and templates a file's cmd step takes.
-		cmd, err := taskfile.ExpandAliases(s.Cmd, data.Run)
+		cmd, err := render(s.Cmd)
 		if err != nil {
-			return nil, err
-		}
-		if cmd, err = taskfile.Render(cmd, data); err != nil {
 			return nil, err
 		}
 		f := taskfile.FromCmd(cmd, int(r.job.RunTimeout/time.Second))
 		return f, taskfile.Validate(f)
 	}
-	var images []string
+	d := taskfile.DockerfileBuild{Platform: r.job.Platform}
 	for _, img := range s.Docker.Images {
-		images = append(images, withRegistry(img, r.job.LoginServer))
+		img, err := render(img)
+		if err != nil {
+			return nil, err
+		}
+		d.Images = append(d.Images, withRegistry(img, r.job.LoginServer))
 	}
-	return taskfile.FromDockerfile(taskfile.DockerfileBuild{Images: images, Dockerfile: s.Docker.Dockerfile, Platform: r.job.Platform})
+	var err error
+	if d.Dockerfile, err = render(s.Docker.Dockerfile); err != nil {
+		return nil, err
+	}
+	return taskfile.FromDockerfile(d)
 }
 
 // source puts the run's source context into r.src.

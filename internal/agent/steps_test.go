@@ -3,12 +3,14 @@ package agent_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-project/berth/internal/agent"
+	"github.com/berth-project/berth/internal/oci"
 	"github.com/berth-project/berth/internal/ocilayout"
 	"github.com/berth-project/berth/internal/regclient"
 	"github.com/berth-project/berth/pkg/client"
@@ -295,5 +297,41 @@ func TestBuiltinPurge(t *testing.T) {
 	want := "denied: client with IP '" + egress + "' is not allowed access"
 	if r.Succeeded || !strings.Contains(r.Error, want) || strings.Contains(log, "Executing step") {
 		t.Fatalf("behind the firewall: %+v", r)
+	}
+}
+
+// TestOCIContextWithIdentity (S2.3): a task whose context is an ORAS
+// artifact in its registry, authMode None and a credential of its
+// identity: the artifact is fetched and the image pushed with the token
+// exchanged at the registry, from the agent's egress address.
+func TestOCIContextWithIdentity(t *testing.T) {
+	e := newBuildEnv(t)
+	ctx := context.Background()
+	l, _ := ocilayout.Create(t.TempDir())
+	cfg, _ := l.PutBytes(oci.MediaTypeEmptyJSON, []byte("{}"))
+	layer, _ := l.PutBytes("application/vnd.oci.image.layer.v1.tar", []byte("FROM "+e.base+"\nRUN echo from oci > /where\n"))
+	layer.Annotations = map[string]string{"org.opencontainers.image.title": "Dockerfile"}
+	body, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": oci.MediaTypeImageManifest,
+		"artifactType": "application/vnd.example.context", "config": cfg, "layers": []oci.Descriptor{layer}})
+	m, _ := l.PutBytes(oci.MediaTypeImageManifest, body)
+	ref, _ := regclient.ParseReference(e.host + "/hello-world.dockerfile:1.0")
+	if _, err := regclient.New(regclient.Options{PlainHTTP: true, Username: "admin", Password: "pw"}).Push(ctx, l, m, ref); err != nil {
+		t.Fatal(err)
+	}
+	login, _ := client.New("http://" + e.host)
+	r, log := e.runSteps("co1", agent.Steps{
+		Docker: &agent.DockerStep{Images: []string{"helloworld:{{.Run.ID}}"}, Dockerfile: "Dockerfile"}, Context: "oci://" + ref.String(),
+		AuthMode: agent.AuthModeNone, RegistryCredentials: []agent.RegistryCredential{{LoginServer: e.host, Identity: "[system]"}},
+	}, agent.Job{IdentityToken: func(ctx context.Context, identity string) (string, error) {
+		tok, err := login.Login(ctx, client.LoginRequest{Username: "admin", Password: "pw"})
+		return tok.AccessToken, err
+	}})
+	if !r.Succeeded {
+		t.Fatalf("run failed: %s", r.Error)
+	}
+	wantLines(t, log, "Downloading source code from oci://"+ref.String(), "Finished downloading source code",
+		"Logging in to registry: "+e.host, "Successfully pushed image: "+e.host+"/helloworld:")
+	if files := e.pulled(r.Outputs[0].Repository + ":" + r.Outputs[0].Tag); files["where"] != "from oci\n" {
+		t.Errorf("the image built from the oci:// context: %q", files["where"])
 	}
 }
