@@ -102,7 +102,9 @@ func (r *stepRun) build(ctx context.Context, s taskfile.Step) error {
 	}
 	desc := ms[0]
 	desc.Annotations = nil
-	if desc, err = RedactHistory(l, desc, r.sec.values()); err != nil {
+	// Only the run's secret values can reach a build (through its
+	// arguments); its passwords and tokens never do.
+	if desc, err = RedactHistory(l, desc, r.buildSecrets()); err != nil {
 		return err
 	}
 	r.log.printf("Successfully executed container: %s", s.ID)
@@ -258,4 +260,18 @@ func (r *stepRun) within(base, rel, what string) (string, error) {
 		return "", fmt.Errorf("%s %s leaves the run's source", what, rel)
 	}
 	return p, nil
+}
+
+// buildSecrets are the secret values of the run, which a build step's
+// arguments may hold and its image's history then shows.
+func (r *stepRun) buildSecrets() []string {
+	var out []string
+	for _, m := range []map[string]string{r.job.Steps.SecretValues, r.job.SecretBuildArgs} {
+		for _, v := range m {
+			if strings.TrimSpace(v) != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }

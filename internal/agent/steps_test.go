@@ -160,6 +160,13 @@ steps:
 		t.Errorf("a /dev/null run downloaded source")
 	}
 
+	// A step past its timeout ends the run as timed out.
+	r, log = e.runSteps("cc5", agent.Steps{TaskFile: "version: v1.1.0\nsteps:\n  - id: slow\n    cmd: $Registry/base/busybox:1 sleep 60\n    timeout: 3\n"}, agent.Job{})
+	if r.Succeeded || !r.TimedOut || !strings.Contains(r.Error, "step slow timed out") {
+		t.Fatalf("a step past its timeout: %+v", r)
+	}
+	wantLines(t, log, "Step ID: slow timed out after 3 seconds")
+
 	// A failing command fails the run with its status; ignoreErrors lets
 	// the next step run.
 	r, log = e.runSteps("cc4", agent.Steps{TaskFile: `version: v1.1.0
