@@ -174,8 +174,15 @@ func (c *Client) do(ctx context.Context, host, scope string, newReq func() (*htt
 			tok = c.minted
 		}
 		c.mu.Unlock()
-		if tok != "" {
+		switch {
+		case tok != "":
 			req.Header.Set("Authorization", "Bearer "+tok)
+		case c.user == NullUser:
+			// A berth refresh token goes with the first request: a
+			// registry whose firewall lets its holder through (a task's
+			// system-assigned identity, a trusted service) refuses an
+			// anonymous request before it could ask for a token.
+			req.SetBasicAuth(c.user, c.pass)
 		}
 		return c.http.Do(req)
 	}
