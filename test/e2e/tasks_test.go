@@ -291,13 +291,13 @@ func TestS3PurgeTask(t *testing.T) {
 	n.grant(principal, "AcrDelete")
 	n.grant(principal, "AcrPull")
 	o.berth("task", "credential", "add", "-n", "mypurgetask", "-r", netReg, "--login-server", n.loginServer, "--use-identity", "[system]")
-	before := o.tool("regctl", "tag", "ls", n.loginServer+"/hello-world")
+	before := o.tool("crane", "--insecure", "ls", n.loginServer+"/hello-world")
 	out := n.wantTaskRun(true, "S3 dry run", "", "-n", "mypurgetask")
 	announced := purgeLines(out, "Would delete: ")
 	if len(announced) == 0 {
 		t.Fatalf("the dry run announced nothing:\n%s", out)
 	}
-	if after := o.tool("regctl", "tag", "ls", n.loginServer+"/hello-world"); after != before {
+	if after := o.tool("crane", "--insecure", "ls", n.loginServer+"/hello-world"); after != before {
 		t.Fatalf("the dry run deleted tags: before\n%s\nafter\n%s", before, after)
 	}
 
@@ -310,7 +310,7 @@ func TestS3PurgeTask(t *testing.T) {
 	if !strings.Contains(out, "Number of deleted tags: 3") {
 		t.Errorf("the real run did not delete the three unlocked tags of hello-world:\n%s", out)
 	}
-	if tags := strings.Fields(o.tool("regctl", "tag", "ls", n.loginServer+"/hello-world")); strings.Join(tags, " ") != "keep" {
+	if tags := strings.Fields(o.tool("crane", "--insecure", "ls", n.loginServer+"/hello-world")); strings.Join(tags, " ") != "keep" {
 		t.Errorf("hello-world keeps the tags %v, want only the locked keep", tags)
 	}
 	for _, d := range stay {
