@@ -49,7 +49,7 @@ func (s *Server) runIdentityToken(ctx context.Context, run meta.Run, principalID
 		return "", time.Time{}, err
 	}
 	c := auth.PrincipalClaims(p)
-	c.Kind, c.Audience, c.RunID, c.GrantType = token.KindIdentity, token.ManagementAudience, run.RunID, "run"
+	c.Kind, c.Audience, c.RunID, c.Registry, c.GrantType = token.KindIdentity, token.ManagementAudience, run.RunID, run.Registry, "run"
 	now := time.Now()
 	c.ExpiresAt = now.Add(time.Duration(run.TimeoutSeconds)*time.Second + time.Minute).Truncate(time.Second)
 	if life := s.tokens.Lifetime(token.KindIdentity); c.ExpiresAt.After(now.Add(life)) {

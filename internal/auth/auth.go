@@ -36,6 +36,7 @@ type store interface {
 	RegistryToken(ctx context.Context, registryID int64, name string) (meta.RegistryToken, error)
 	AuthVersion(ctx context.Context) (int64, error)
 	Run(ctx context.Context, registryID int64, runID string) (meta.Run, error)
+	Registry(ctx context.Context, name string) (meta.Registry, error)
 }
 
 // Service authenticates data-plane callers.

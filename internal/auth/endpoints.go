@@ -123,6 +123,9 @@ func (a *TokenAPI) exchange(w http.ResponseWriter, r *http.Request, reg registry
 	if _, err := a.s.principalGrant(r.Context(), id.Subject); err != nil {
 		return err
 	}
+	if err := a.s.runStillLive(r.Context(), id); err != nil {
+		return err
+	}
 	bypass, err := a.s.currentBypass(r.Context(), id)
 	if err != nil {
 		return err

@@ -114,3 +114,22 @@ func (s *Service) runGrantOf(ctx context.Context, reg registry.Registry, c token
 	}
 	return g, nil
 }
+
+// runStillLive refuses the identity token of a run's task identity once
+// the run has ended: such a token is for the run alone.
+func (s *Service) runStillLive(ctx context.Context, id token.Claims) error {
+	if id.RunID == "" || id.Registry == "" {
+		return nil
+	}
+	reg, err := s.db.Registry(ctx, id.Registry)
+	if err == nil {
+		var run meta.Run
+		if run, err = s.db.Run(ctx, reg.ID, id.RunID); err == nil && run.Live() {
+			return nil
+		}
+	}
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return err
+	}
+	return errcode.Unauthorized.WithMessage("the identity token was for run " + id.RunID + ", which has ended")
+}
