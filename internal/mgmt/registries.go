@@ -212,6 +212,12 @@ func (a *API) deleteRegistry(w http.ResponseWriter, r *http.Request, c *caller) 
 		return invalid("registry %q is the server's default registry and cannot be deleted", reg.Name)
 	}
 	ctx := r.Context()
+	if a.tasks != nil {
+		// Its tasks' system-assigned identities go with them.
+		if err := a.tasks.DeleteAll(ctx, reg); err != nil {
+			return err
+		}
+	}
 	if err := a.regs.DeleteRegistry(ctx, reg.ID); err != nil {
 		return err
 	}

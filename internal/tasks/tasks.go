@@ -259,6 +259,22 @@ func (s *Service) Delete(ctx context.Context, reg meta.Registry, name string) er
 	return nil
 }
 
+// DeleteAll deletes every task of reg with its system-assigned identity,
+// before reg itself is deleted.
+func (s *Service) DeleteAll(ctx context.Context, reg meta.Registry) error {
+	ts, err := s.db.Tasks(ctx, reg.ID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range ts {
+		if err := s.Delete(ctx, reg, t.Name); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // checkSpec validates what a create or an update leaves.
 func checkSpec(sp *Spec, sec secrets, hasSystem bool, users []meta.Principal) error {
 	switch sp.Status {

@@ -101,6 +101,27 @@ func TestSystemIdentityLivesWithTheTask(t *testing.T) {
 	}
 }
 
+func TestDeleteAllTakesTheIdentities(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for _, name := range []string{"firsttask", "secondtask"} {
+		task := e.create(name, tasks.Create{Spec: tasks.Spec{Step: tasks.Step{Cmd: purgeCmd, ContextPath: "/dev/null"}},
+			Identities: []string{"[system]"}})
+		ids = append(ids, task.System.ID)
+	}
+	if err := e.svc.DeleteAll(t.Context(), e.reg); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := e.svc.List(t.Context(), e.reg); err != nil || len(ts) != 0 {
+		t.Errorf("after DeleteAll: %d tasks, %v", len(ts), err)
+	}
+	for _, id := range ids {
+		if _, err := e.ids.Principal(t.Context(), id); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("identity %s: %v, want it gone", id, err)
+		}
+	}
+}
+
 func TestBadTasks(t *testing.T) {
 	e := newEnv(t)
 	ok := tasks.Spec{Step: tasks.Step{Cmd: purgeCmd, ContextPath: "/dev/null"}}
