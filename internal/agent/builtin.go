@@ -9,63 +9,130 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-project/berth/internal/cli/cmdutil"
+	"github.com/berth-project/berth/internal/cli/importcmd"
 	"github.com/berth-project/berth/internal/cli/purge"
 	"github.com/berth-project/berth/internal/cli/userconfig"
 	"github.com/berth-project/berth/pkg/client"
 )
 
 // Builtins are the berth commands a cmd step can run (`cmd: berth …`).
-var Builtins = []string{"purge"}
+var Builtins = []string{"purge", "import"}
 
 // builtin runs a built-in berth command inside the agent, with the run's
 // credentials and from its egress address; what it prints goes to the
 // step's log.
 func (r *stepRun) builtin(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "purge" {
-		name := "berth"
-		if len(args) > 0 {
-			name += " " + args[0]
-		}
-		return fmt.Errorf("%s is not a built-in command of a run: the built-ins are berth %s", name, strings.Join(Builtins, ", berth "))
+	switch {
+	case len(args) > 0 && args[0] == "purge":
+		return r.purge(ctx, args[1:])
+	case len(args) > 0 && args[0] == "import":
+		return r.importImage(ctx, args[1:])
 	}
-	return r.purge(ctx, args[1:])
+	name := "berth"
+	if len(args) > 0 {
+		name += " " + args[0]
+	}
+	return fmt.Errorf("%s is not a built-in command of a run: the built-ins are berth %s", name, strings.Join(Builtins, ", berth "))
 }
 
-// purge runs `berth purge` with the real command's flags. Its registry is
-// the run's own (-r may name it, or be left out), reached through its
-// metadata API with the run's credential for it.
-func (r *stepRun) purge(ctx context.Context, args []string) error {
+// command parses args with a real berth command's flags, its output
+// going to the step's log and its registry defaulting to the run's; it
+// returns false for --help.
+func (r *stepRun) command(ctx context.Context, name string, args []string, build func(*cmdutil.Factory) *cobra.Command) (bool, error) {
 	out := r.log.w
 	ios := &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out}
 	f := &cmdutil.Factory{IOStreams: ios, Version: "agent",
 		Config: func() (*userconfig.Config, error) { return nil, errors.New("a run has no user config") },
 		Client: func() (*client.Client, error) { return nil, errors.New("a run has no berth login") },
 	}
-	var opts *purge.Options
-	cmd := purge.NewCmdPurge(f, func(_ context.Context, o *purge.Options) error { opts = o; return nil })
+	ran := false
+	cmd := build(f)
+	inner := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, a []string) error { ran = true; return inner(c, a) }
 	cmd.SetArgs(append([]string{}, args...))
 	cmd.SetIn(strings.NewReader(""))
 	cmd.SetOut(out)
 	cmd.SetErr(out)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	home := r.job.Registry
-	if home == "" {
-		home = r.job.LoginServer
-	}
 	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
 		if !c.Flags().Changed("registry") {
-			return c.Flags().Set("registry", home)
+			return c.Flags().Set("registry", r.home())
 		}
 		return nil
 	}
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		return fmt.Errorf("berth purge: %w", err)
+		return false, fmt.Errorf("berth %s: %w", name, err)
 	}
-	if opts == nil {
-		return nil // --help
+	return ran, nil
+}
+
+// home is the run's registry, as -r names it.
+func (r *stepRun) home() string {
+	if r.job.Registry != "" {
+		return r.job.Registry
 	}
-	if opts.Registry != home && opts.Registry != r.job.LoginServer {
-		return fmt.Errorf("berth purge: -r %s: a run purges its own registry, %s", opts.Registry, home)
+	return r.job.LoginServer
+}
+
+// importImage runs `berth import` with the real command's flags: the
+// server imports, into the run's registry, on the rights of the identity
+// the task logs in to its registry with (`berth task credential add
+// --login-server <its login server> --use-identity …`), whose identity
+// token the agent gets for the run.
+func (r *stepRun) importImage(ctx context.Context, args []string) error {
+	var opts *importcmd.Options
+	ran, err := r.command(ctx, "import", args, func(f *cmdutil.Factory) *cobra.Command {
+		return importcmd.NewCmdImport(f, func(_ context.Context, o *importcmd.Options) error { opts = o; return nil })
+	})
+	if err != nil || !ran {
+		return err
+	}
+	if opts.Registry != r.home() && opts.Registry != r.job.LoginServer {
+		return fmt.Errorf("berth import: -r %s: a run imports into its own registry, %s", opts.Registry, r.home())
+	}
+	opts.Registry = r.job.Registry
+	identity := ""
+	if st := r.job.Steps; st != nil {
+		for _, c := range st.RegistryCredentials {
+			if c.LoginServer == r.job.LoginServer {
+				identity = c.Identity
+			}
+		}
+	}
+	if identity == "" || r.job.IdentityToken == nil || r.job.ServerURL == "" {
+		return fmt.Errorf("berth import: the server imports on the rights of a managed identity: give the task one and a credential for %s with it (berth task credential add --login-server %s --use-identity [system])", r.job.LoginServer, r.job.LoginServer)
+	}
+	tok, err := r.job.IdentityToken(ctx, identity)
+	if err != nil {
+		return fmt.Errorf("berth import: an identity token for %s: %w", identity, err)
+	}
+	r.sec.add(tok)
+	rc, err := r.reg.client(ctx, r.job.LoginServer)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(r.job.ServerURL, client.WithHTTPClient(rc.HTTPClient()), client.WithUserAgent("berth-agent"),
+		client.WithTokenSource(client.StaticToken(tok)))
+	if err != nil {
+		return err
+	}
+	opts.Client = func() (*client.Client, error) { return c, nil }
+	return importcmd.Run(ctx, opts)
+}
+
+// purge runs `berth purge` with the real command's flags. Its registry is
+// the run's own (-r may name it, or be left out), reached through its
+// metadata API with the run's credential for it.
+func (r *stepRun) purge(ctx context.Context, args []string) error {
+	var opts *purge.Options
+	ran, err := r.command(ctx, "purge", args, func(f *cmdutil.Factory) *cobra.Command {
+		return purge.NewCmdPurge(f, func(_ context.Context, o *purge.Options) error { opts = o; return nil })
+	})
+	if err != nil || !ran {
+		return err
+	}
+	if opts.Registry != r.home() && opts.Registry != r.job.LoginServer {
+		return fmt.Errorf("berth purge: -r %s: a run purges its own registry, %s", opts.Registry, r.home())
 	}
 	opts.Metadata = r.metadataAPI
 	return purge.Run(ctx, opts)

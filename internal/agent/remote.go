@@ -13,8 +13,10 @@ import (
 // pool's token through pkg/client.
 type Remote struct {
 	Agent client.Agent
-	Name  string        // the agent's name, as runs show it
-	Wait  time.Duration // how long one lease call waits (at most the server's 20 s)
+	Name  string // the agent's name, as runs show it
+	// Server is the server's URL, for built-in commands of runs.
+	Server string
+	Wait   time.Duration // how long one lease call waits (at most the server's 20 s)
 
 	mu    sync.Mutex
 	lease map[*Lease]*leased
@@ -53,7 +55,7 @@ func (r *Remote) Lease(ctx context.Context) (*Lease, error) {
 		l.Job.Username, l.Job.Password = c.Username, c.Password
 	}
 	l.Job.LoginServerAddress = run.LoginServerAddress
-	l.Job.Registry = run.Registry
+	l.Job.Registry, l.Job.ServerURL = run.Registry, r.Server
 	if st := run.Steps; st != nil {
 		l.Job.Steps = stepsOf(st)
 		l.Job.RunTimeout, l.Job.BuildTimeout = l.Job.BuildTimeout, 0

@@ -52,6 +52,9 @@ type Job struct {
 	// managed identities ("[system]" or a user-assigned identity's
 	// clientId), for a registry credential with an Identity.
 	IdentityToken func(ctx context.Context, identity string) (string, error)
+	// ServerURL is the server's, whose management API built-in commands
+	// such as berth import call.
+	ServerURL string
 }
 
 // Image is a pushed image or a dependency, as the report names it.

@@ -66,7 +66,7 @@ func New(opts Options) (*Agent, error) {
 		eng, owned = opts.SharedEngine.lazy, nil
 	}
 	return &Agent{
-		API: &Remote{Agent: c.Agent(), Name: opts.Name},
+		API: &Remote{Agent: c.Agent(), Name: opts.Name, Server: opts.Server},
 		Exec: &Executor{
 			Engine: eng,
 			Extract: func(ctx context.Context, r io.Reader, dest string) error {

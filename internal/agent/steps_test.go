@@ -207,9 +207,14 @@ steps:
 	if strings.Contains(log, "Executing step") || strings.Contains(log, "Logging in") || !strings.Contains(log, "--bogus") {
 		t.Errorf("the log of an invalid file")
 	}
-	r, _ = e.runSteps("cv2", agent.Steps{Cmd: "berth import --source x"}, agent.Job{})
-	if r.Succeeded || !strings.Contains(r.Error, "berth import is not a built-in command of a run: the built-ins are berth purge") {
+	r, _ = e.runSteps("cv2", agent.Steps{Cmd: "berth login -u x"}, agent.Job{})
+	if r.Succeeded || !strings.Contains(r.Error, "berth login is not a built-in command of a run: the built-ins are berth purge, berth import") {
 		t.Fatalf("an unknown built-in: %+v", r)
+	}
+	// berth import needs an identity the server imports on the rights of.
+	r, _ = e.runSteps("cv4", agent.Steps{Cmd: "berth import --source x/a:1"}, agent.Job{})
+	if r.Succeeded || !strings.Contains(r.Error, "--use-identity [system]") {
+		t.Fatalf("berth import without an identity: %+v", r)
 	}
 	r, _ = e.runSteps("cv3", agent.Steps{Cmd: "$Registry/x echo {{.Values.nope}}"}, agent.Job{})
 	if r.Succeeded || !strings.Contains(r.Error, "nope") {

@@ -122,3 +122,28 @@ func TestQuickRunsGitAndBaseImageTrigger(t *testing.T) {
 		t.Errorf("one push of the base made %d runs", count)
 	}
 }
+
+func TestBuiltinImportInATask(t *testing.T) {
+	n := newNetScenario(t)
+	o := n.owner
+	n.firewall()
+
+	t.Log("== berth import as a built-in of a task, on its system-assigned identity's rights")
+	o.berth("task", "create", "-r", netReg, "-n", "importtask", "-c", "/dev/null", "--assign-identity", "[system]",
+		"--cmd", "berth import --source "+n.ref+" -t imported/hello-world:v1")
+	principal := strings.TrimSpace(o.berth("task", "show", "-n", "importtask", "-r", netReg, "--query", "identity.principalId", "-o", "tsv"))
+	// With the default run credential the agent's egress address meets
+	// the firewall.
+	out := n.wantTaskRun(false, "no credential", "", "-n", "importtask")
+	if !strings.Contains(out, "client with IP '"+agentIP+"' is not allowed access") {
+		t.Errorf("the run with the default credential did not meet the firewall:\n%s", out)
+	}
+	n.grant(principal, "AcrPush")
+	o.berth("task", "credential", "add", "-n", "importtask", "-r", netReg, "--login-server", n.loginServer, "--use-identity", "[system]")
+	o.berth("resource", "update", "--resource-type", "registries", "--name", netReg,
+		"--set", "properties.networkRuleBypassAllowedForTasks=true")
+	n.wantTaskRun(true, "import", "", "-n", "importtask")
+	if src, dst := o.tool("crane", "--insecure", "digest", n.ref), o.tool("crane", "--insecure", "digest", n.loginServer+"/imported/hello-world:v1"); src != dst {
+		t.Errorf("imported %s, want %s", dst, src)
+	}
+}
