@@ -136,7 +136,8 @@ type TaskCreate struct {
 // TaskUpdate changes a task (PATCH): nil fields stay. Values and
 // SecretValues are merged key by key (an empty string deletes a key);
 // Credentials are merged by login server (nil deletes one); a non-nil
-// TimerTriggers replaces them all; Step fields given replace theirs.
+// TimerTriggers replaces them all (a pointer to an empty list removes
+// them); Step fields given replace theirs.
 type TaskUpdate struct {
 	Platform                *string                        `json:"platform,omitempty"`
 	AgentPool               *string                        `json:"agentPool,omitempty"`
@@ -153,7 +154,7 @@ type TaskUpdate struct {
 	Values                  map[string]string              `json:"values,omitempty"`
 	SecretValues            map[string]string              `json:"secretValues,omitempty"`
 	BaseImageTriggerEnabled *bool                          `json:"baseImageTriggerEnabled,omitempty"`
-	TimerTriggers           []TimerTrigger                 `json:"timerTriggers,omitempty"`
+	TimerTriggers           *[]TimerTrigger                `json:"timerTriggers,omitempty"`
 	Credentials             map[string]*RegistryCredential `json:"credentials,omitempty"`
 	// AssignIdentities and RemoveIdentities change the identities, as
 	// TaskCreate.Identities names them.

@@ -53,8 +53,8 @@ runs get no token for the registry by themselves: only the task's
 credentials (berth task credential add).
 
 --schedule "[name:]cron" runs it on a timer: five cron fields in UTC
-(minute hour day-of-month month day-of-week); unnamed timers are named t1,
-t2, …; repeat it for more. --base-image-trigger-enabled false stops runs
+(minute hour day-of-month month day-of-week), or @hourly, @daily, @weekly,
+@monthly, @yearly; unnamed timers are named t1, t2, …; repeat it for more. --base-image-trigger-enabled false stops runs
 when a base image is pushed anew.`
 
 // NewCmdCreate returns `berth task create`.
@@ -164,7 +164,8 @@ func NewCmdUpdate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 		Long: `Change a task: only what the flags given say changes, and it prints the task.
 
 --set and --values merge into the task's values, --set-secret into its
-secret values (NAME= deletes one). --schedule replaces all the timers.
+secret values (NAME= deletes one). --schedule replaces all the timers;
+--schedule none removes them.
 -c replaces the context (a local one is uploaded). -f, --cmd or -t replace
 the step; for a task that builds a Dockerfile, -f alone names the new
 Dockerfile in the context. --assign-identity adds identities (berth task
@@ -231,8 +232,10 @@ func updateRun(ctx context.Context, opts *CreateOptions) error {
 		Values:                  s.step.Values,
 		SecretValues:            s.secrets,
 		BaseImageTriggerEnabled: fl.BaseImageTrigger,
-		TimerTriggers:           s.timers,
 		AssignIdentities:        s.identities,
+	}
+	if changed("schedule") {
+		in.TimerTriggers = &s.timers
 	}
 	set := func(name string, p **string, v string) {
 		if changed(name) {

@@ -199,7 +199,10 @@ func appendIdentities(list []string, u cmdutil.ArgFlagUse, bareSystem bool) []st
 // parseSchedules reads --schedule "[name:]cron" flags. Unnamed timers get
 // t1, t2, … (the first names not taken).
 func parseSchedules(list []string) ([]client.TimerTrigger, error) {
-	var out []client.TimerTrigger
+	out := []client.TimerTrigger{}
+	if len(list) == 1 && list[0] == "none" {
+		return out, nil // no timer: with update, removes them all
+	}
 	taken := map[string]bool{}
 	var unnamed []int
 	for _, arg := range list {
@@ -214,7 +217,7 @@ func parseSchedules(list []string) ([]client.TimerTrigger, error) {
 			}
 			taken[name] = true
 		}
-		if n := len(strings.Fields(cron)); n != 5 {
+		if n := len(strings.Fields(cron)); n != 5 && !(n == 1 && strings.HasPrefix(cron, "@")) {
 			return nil, fmt.Errorf("--schedule %q: give five cron fields (minute hour day-of-month month day-of-week, UTC), such as \"0 1 * * Sun\"; got %d", arg, n)
 		}
 		if name == "" {
