@@ -85,6 +85,9 @@ func (b *bench) buildPhase(ctx context.Context) error {
 		if err == nil {
 			err = bd.latencyFigures(ctx)
 		}
+		if err == nil {
+			err = bd.quickRunFigures(ctx)
+		}
 	}
 	var why cannotBuild
 	if errors.As(err, &why) {
