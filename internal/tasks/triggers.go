@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/berth-project/berth/internal/cron"
@@ -55,9 +56,11 @@ func (tr *Triggers) Tick(ctx context.Context, now time.Time) error {
 	}
 	var errs []error
 	for _, mt := range ts {
-		t, err := tr.s.load(ctx, mt)
-		if err != nil {
-			errs = append(errs, err)
+		// The spec alone says whether anything is due; the identities
+		// are read only for a task that runs.
+		t := Task{Task: mt}
+		if err := json.Unmarshal(mt.Spec, &t.Spec); err != nil {
+			errs = append(errs, fmt.Errorf("task %s of registry %s: stored spec: %w", mt.Name, mt.Registry, err))
 			continue
 		}
 		if t.Spec.Status == StatusDisabled {
@@ -103,6 +106,9 @@ func (tr *Triggers) timers(ctx context.Context, t Task, now time.Time) error {
 	}
 	reg, err := tr.s.db.Registry(ctx, t.Registry)
 	if err != nil {
+		return err
+	}
+	if t, err = tr.s.load(ctx, t.Task); err != nil {
 		return err
 	}
 	var errs []error
@@ -184,6 +190,9 @@ func (tr *Triggers) baseImages(ctx context.Context, t Task) error {
 	}
 	reg, err := tr.s.db.Registry(ctx, t.Registry)
 	if err != nil {
+		return err
+	}
+	if t, err = tr.s.load(ctx, t.Task); err != nil {
 		return err
 	}
 	run, err := tr.s.runTask(ctx, reg, t, RunRequest{Trigger: meta.TriggerBaseImage, TriggeredBy: pushed})
