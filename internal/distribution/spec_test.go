@@ -100,6 +100,9 @@ func newServerAt(t *testing.T, dir string) *server {
 	s.url = ts.URL
 	t.Cleanup(func() {
 		ts.Close()
+		// Closed before the data directory is removed: an open store may
+		// still write its files.
+		a.Close()
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		// A client's mistake, or a client going away, is never the
