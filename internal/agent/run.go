@@ -203,7 +203,7 @@ func (e *Executor) run(ctx context.Context, job Job, log *runLog) (Result, error
 		}
 		log.printf("Pulling base image: %s", s)
 		// The run's credentials are for its own registry; other registries
-		// are read anonymously (a task's credentials come with tasks).
+		// are read anonymously (a task's credentials name others).
 		c := client
 		if ref.Host != job.LoginServer {
 			c = regclient.New(regclient.Options{Egress: e.Egress, PlainHTTP: e.PlainHTTP})
