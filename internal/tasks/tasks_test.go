@@ -242,3 +242,58 @@ func TestTimerTrigger(t *testing.T) {
 		t.Errorf("a second replica fired the same slot: %d runs", n)
 	}
 }
+
+func TestUpdate(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	created := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	e.db.SetClock(func() time.Time { return created })
+	orig := e.create("updtask", tasks.Create{Spec: tasks.Spec{Step: tasks.Step{Cmd: purgeCmd, ContextPath: "/dev/null",
+		Values: map[string]string{"a": "1", "b": "2"}},
+		Credentials: map[string]tasks.Credential{"one.example": {UserName: "u"}, "127.0.3.1:5000": {Identity: "[system]"}},
+		Timers:      []tasks.Timer{{Schedule: "0 1 * * *", Enabled: true}}},
+		Identities: []string{"[system]"}, SecretValues: map[string]string{"s": "x", "t": "y"}, Passwords: map[string]string{"one.example": "p"}})
+	user, err := e.ids.CreateManagedIdentity(ctx, "builder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := func(s string) *string { return &s }
+	later := created.Add(time.Hour)
+	e.db.SetClock(func() time.Time { return later })
+	got, err := e.svc.Update(ctx, e.reg, "updtask", tasks.Update{
+		Values: map[string]string{"a": "10", "b": ""}, SecretValues: map[string]string{"t": ""},
+		Credentials:      map[string]*tasks.Credential{"one.example": nil, "127.0.3.1:5000": {Identity: user.AppID}},
+		AssignIdentities: []string{"builder"}, RemoveIdentities: []string{"[system]"},
+		Timers:           []tasks.Timer{{Name: "noon", Schedule: "0 12 * * *", Enabled: true}},
+		Status:           str(tasks.StatusDisabled),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := got.Spec
+	if len(sp.Step.Values) != 1 || sp.Step.Values["a"] != "10" || strings.Join(sp.Step.SecretValueNames, ",") != "s" {
+		t.Errorf("values %v, secret names %v; want a=10 and s", sp.Step.Values, sp.Step.SecretValueNames)
+	}
+	if _, ok := sp.Credentials["one.example"]; ok || sp.Credentials["127.0.3.1:5000"].Identity != user.AppID {
+		t.Errorf("credentials %+v", sp.Credentials)
+	}
+	if got.System != nil || len(got.Users) != 1 || got.Users[0].ID != user.ID {
+		t.Errorf("identities: system %v, users %+v; want only builder", got.System, got.Users)
+	}
+	if len(sp.Timers) != 1 || sp.Timers[0].Name != "noon" || !got.TimersCheckedAt.Equal(later) || sp.Status != tasks.StatusDisabled {
+		t.Errorf("timers %+v checked at %s, status %s", sp.Timers, got.TimersCheckedAt, sp.Status)
+	}
+	// The removed system identity is gone; a refused update changes nothing.
+	if _, err := e.ids.Principal(ctx, orig.System.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("the removed system-assigned identity: %v, want it gone", err)
+	}
+	before, _ := e.svc.Get(ctx, e.reg, "updtask")
+	if _, err := e.svc.Update(ctx, e.reg, "updtask", tasks.Update{Credentials: map[string]*tasks.Credential{
+		"127.0.3.1:5000": {Identity: "[system]"}}}); !errors.Is(err, tasks.ErrInvalid) {
+		t.Errorf("a [system] credential without the identity: %v", err)
+	}
+	after, _ := e.svc.Get(ctx, e.reg, "updtask")
+	if !bytes.Equal(before.Task.Spec, after.Task.Spec) {
+		t.Errorf("a refused update changed the task:\n%s\n%s", before.Task.Spec, after.Task.Spec)
+	}
+}
