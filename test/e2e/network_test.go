@@ -35,9 +35,9 @@ type netScenario struct {
 	refresh     string // the owner's registry refresh token, which the agent stand-in uses
 }
 
-func newNetScenario(t *testing.T) *netScenario {
+func newNetScenario(t *testing.T, serveArgs ...string) *netScenario {
 	testserver.Tool(t, "crane")
-	srv := testserver.Start(t, testserver.Opts{ExtraListen: []string{"127.0.3.1:0"}})
+	srv := testserver.Start(t, testserver.Opts{ExtraListen: []string{"127.0.3.1:0"}, Args: serveArgs})
 	n := &netScenario{t: t, srv: srv, loginServer: srv.Listen[1]}
 	n.owner = newMachine(t, "owner", func(s string) string { return strings.ReplaceAll(s, srv.Password, "***") })
 	o := n.owner

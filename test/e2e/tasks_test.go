@@ -274,7 +274,13 @@ func purgeLines(out, prefix string) []string {
 }
 
 func TestS3PurgeTask(t *testing.T) {
-	n := newNetScenario(t)
+	// The server's collector looks every 200 ms and spares blobs for 1 s,
+	// so that the storage a purge frees is seen reclaimed.
+	cfg := filepath.Join(t.TempDir(), "berth.yaml")
+	if err := os.WriteFile(cfg, []byte("gcGracePeriod: 1s\ngcInterval: 200ms\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := newNetScenario(t, "--config", cfg)
 	o := n.owner
 	n.firewall()
 	o.berth("resource", "update", "--resource-type", "registries", "--name", netReg,
@@ -302,6 +308,7 @@ func TestS3PurgeTask(t *testing.T) {
 	}
 
 	t.Log("== S3: the purge task, for real")
+	sizeBefore := n.usage("Size")
 	o.berth("task", "update", "-r", netReg, "-n", "mypurgetask", "--cmd", strings.TrimSuffix(cmd, " --dry-run"))
 	out = n.wantTaskRun(true, "S3 real run", "", "-n", "mypurgetask")
 	if deleted := purgeLines(out, "Deleted: "); strings.Join(deleted, "\n") != strings.Join(announced, "\n") {
@@ -317,4 +324,38 @@ func TestS3PurgeTask(t *testing.T) {
 		o.tool("crane", "--insecure", "manifest", n.loginServer+"/hello-world@"+d)
 	}
 	o.tool("crane", "--insecure", "manifest", n.loginServer+"/other:v1")
+
+	t.Log("== S3: storage is reclaimed")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		size := n.usage("Size")
+		if size < sizeBefore {
+			t.Logf("stored bytes: %d before the purge, %d after collection", sizeBefore, size)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the registry still stores %d bytes 30 s after the purge (%d before)", size, sizeBefore)
+		}
+	}
+	for _, d := range stay {
+		o.tool("crane", "--insecure", "manifest", n.loginServer+"/hello-world@"+d)
+	}
+}
+
+// usage is one figure of `berth registry show-usage`.
+func (n *netScenario) usage(name string) int64 {
+	n.t.Helper()
+	var u struct {
+		Value []struct {
+			Name         string `json:"name"`
+			CurrentValue int64  `json:"currentValue"`
+		} `json:"value"`
+	}
+	n.owner.berthJSON(&u, "registry", "show-usage", "-n", netReg)
+	for _, f := range u.Value {
+		if f.Name == name {
+			return f.CurrentValue
+		}
+	}
+	n.t.Fatalf("show-usage has no %s", name)
+	return 0
 }
