@@ -189,7 +189,7 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request, c *caller) error 
 		return err
 	}
 	q := r.URL.Query()
-	f := meta.RunFilter{N: defaultTop, Status: q.Get("status")}
+	f := meta.RunFilter{N: defaultTop, Status: q.Get("status"), Task: q.Get("task")}
 	if s := q.Get("top"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxTop {

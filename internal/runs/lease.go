@@ -20,8 +20,8 @@ type Lease struct {
 	// Steps and StepsSecrets are set for quick runs and task runs.
 	Steps        *StepsRequest
 	StepsSecrets StepsSecrets
-	ID              string
-	ExpiresAt       time.Time
+	ID           string
+	ExpiresAt    time.Time
 }
 
 // Lease waits up to wait for a queued run of pool and gives it to agent.

@@ -241,6 +241,13 @@ func TestTimerTrigger(t *testing.T) {
 	if n := len(e.runsOf("mypurgetask")); n != 2 {
 		t.Errorf("a second replica fired the same slot: %d runs", n)
 	}
+	// The store lists a task's runs alone.
+	if rs, err := e.db.Runs(ctx, e.reg.ID, meta.RunFilter{Task: "mypurgetask"}); err != nil || len(rs) != 2 {
+		t.Errorf("the runs of mypurgetask: %d, %v", len(rs), err)
+	}
+	if rs, err := e.db.Runs(ctx, e.reg.ID, meta.RunFilter{Task: "othertask"}); err != nil || len(rs) != 0 {
+		t.Errorf("the runs of othertask: %d, %v", len(rs), err)
+	}
 }
 
 func TestUpdate(t *testing.T) {
@@ -264,8 +271,8 @@ func TestUpdate(t *testing.T) {
 		Values: map[string]string{"a": "10", "b": ""}, SecretValues: map[string]string{"t": ""},
 		Credentials:      map[string]*tasks.Credential{"one.example": nil, "127.0.3.1:5000": {Identity: user.AppID}},
 		AssignIdentities: []string{"builder"}, RemoveIdentities: []string{"[system]"},
-		Timers:           []tasks.Timer{{Name: "noon", Schedule: "0 12 * * *", Enabled: true}},
-		Status:           str(tasks.StatusDisabled),
+		Timers: []tasks.Timer{{Name: "noon", Schedule: "0 12 * * *", Enabled: true}},
+		Status: str(tasks.StatusDisabled),
 	})
 	if err != nil {
 		t.Fatal(err)

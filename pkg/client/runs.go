@@ -102,6 +102,7 @@ type BuildContext struct {
 type RunQuery struct {
 	Top    int    // at most this many, the newest; 0 lets the server choose (100)
 	Status string // only runs of this status
+	Task   string // only runs of this task
 }
 
 // Runs calls /api/registries/{r}/runs and /buildContexts.
@@ -155,6 +156,9 @@ func (r Runs) List(ctx context.Context, q RunQuery) ([]Run, error) {
 	}
 	if q.Status != "" {
 		v.Set("status", q.Status)
+	}
+	if q.Task != "" {
+		v.Set("task", q.Task)
 	}
 	p := r.path("")
 	if len(v) > 0 {

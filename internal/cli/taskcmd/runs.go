@@ -21,17 +21,19 @@ type ListRunsOptions struct {
 	Registry string
 	Top      int
 	Status   string
+	Task     string
 }
 
 // NewCmdListRuns returns `berth task list-runs`.
 func NewCmdListRuns(f *cmdutil.Factory, runF func(context.Context, *ListRunsOptions) error) *cobra.Command {
 	opts := &ListRunsOptions{IO: f.IOStreams, Client: f.Client, Now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "list-runs [-r REGISTRY] [--top N] [--run-status STATUS]",
+		Use:   "list-runs [-r REGISTRY] [-n TASK] [--top N] [--run-status STATUS]",
 		Short: "List a registry's runs, newest first",
 		Long: `List the runs of a registry, newest first: at most --top of them (default
 100, at most 1000), of status --run-status when given (Queued, Started,
-Running, Succeeded, Failed, Canceled, Error or Timeout, in any case).
+Running, Succeeded, Failed, Canceled, Error or Timeout, in any case), of
+the task -n/--name when given.
 
 -o table shows one line per run: its id, status, type, task, platform,
 trigger (with what triggered it: the timer's name, or the base image
@@ -40,6 +42,9 @@ not ended).
 Other formats show the runs as the server answers them; --query selects
 from that.`,
 		Example: `  berth task list-runs -r blogbuildtest -o table
+
+  # The runs of one task
+  berth task list-runs -r blogbuildtest -n mypurgetask -o table
 
   # The last five failed runs
   berth task list-runs -r blogbuildtest --top 5 --run-status Failed -o table
@@ -62,6 +67,7 @@ from that.`,
 	}
 	registryFlag(cmd, &opts.Registry)
 	cmd.Flags().IntVar(&opts.Top, "top", 0, "at most this many runs, the newest (1 to 1000; default 100)")
+	cmd.Flags().StringVarP(&opts.Task, "name", "n", "", "only runs of this task")
 	cmd.Flags().StringVar(&opts.Status, "run-status", "", "only runs of this status: Queued, Started, Running, Succeeded, Failed, Canceled, Error or Timeout")
 	cmdutil.AddOutputFlags(cmd, &opts.Output)
 	return cmd
@@ -85,7 +91,7 @@ func listRunsRun(ctx context.Context, opts *ListRunsOptions) error {
 	if err != nil {
 		return err
 	}
-	list, err := c.Runs(opts.Registry).List(ctx, client.RunQuery{Top: opts.Top, Status: opts.Status})
+	list, err := c.Runs(opts.Registry).List(ctx, client.RunQuery{Top: opts.Top, Status: opts.Status, Task: opts.Task})
 	if err != nil {
 		return err
 	}

@@ -125,6 +125,7 @@ type RunLogChunk struct {
 // RunFilter narrows a listing of runs.
 type RunFilter struct {
 	Status string // "" for every status
+	Task   string // "" for runs of any task or none
 	N      int    // at most N, the newest (<= 0: all)
 }
 
@@ -208,6 +209,9 @@ func (q reads) Runs(ctx context.Context, registryID int64, f RunFilter) ([]Run, 
 	where, args := `u.registry_id = ?`, []any{registryID}
 	if f.Status != "" {
 		where, args = where+` AND u.status = ?`, append(args, f.Status)
+	}
+	if f.Task != "" {
+		where, args = where+` AND u.task_name = ?`, append(args, f.Task)
 	}
 	return q.runs(ctx, where+` ORDER BY u.seq DESC LIMIT ?`, append(args, limit(f.N))...)
 }
