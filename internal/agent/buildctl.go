@@ -59,6 +59,9 @@ func (b Buildctl) args(req BuildRequest) []string {
 	if req.Target != "" {
 		args = append(args, "--opt", "target="+req.Target)
 	}
+	if req.NoCache {
+		args = append(args, "--no-cache")
+	}
 	for _, k := range sortedKeys(req.BuildArgs) {
 		args = append(args, "--opt", "build-arg:"+k+"="+req.BuildArgs[k])
 	}

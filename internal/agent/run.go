@@ -97,6 +97,7 @@ type BuildRequest struct {
 	NamedContexts map[string]string // image ref as the Dockerfile writes it → oci-layout://<store>@<digest>
 	Stores        map[string]string // store name → layout directory
 	OutputDir     string            // the result, as an OCI layout directory
+	NoCache       bool              // run every step afresh (docker build --no-cache)
 }
 
 // Extractor unpacks a build context safely into a directory.

@@ -84,7 +84,7 @@ func (r *stepRun) build(ctx context.Context, s taskfile.Step) error {
 	out := filepath.Join(dir, "out")
 	err = r.e.Engine.Build(ctx, BuildRequest{
 		ContextDir: contextDir, Dockerfile: filepath.ToSlash(rel), BuildArgs: args, Target: b.Target, Platform: platform,
-		NamedContexts: named, Stores: stores, OutputDir: out,
+		NamedContexts: named, Stores: stores, OutputDir: out, NoCache: b.NoCache,
 	}, r.log.w)
 	if err != nil {
 		if ctx.Err() != nil {

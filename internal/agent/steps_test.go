@@ -347,3 +347,36 @@ func TestOCIContextWithIdentity(t *testing.T) {
 		t.Errorf("the image built from the oci:// context: %q", files["where"])
 	}
 }
+
+// A build step's --no-cache runs every step of the Dockerfile afresh.
+func TestBuildStepNoCache(t *testing.T) {
+	e := newBuildEnv(t)
+	files := map[string]string{"Dockerfile": "FROM " + e.base + "\nRUN echo cache me > /cached\n"}
+	build := func(runID, flags string) string {
+		t.Helper()
+		file := "version: v1.1.0\nsteps:\n  - build: -t $Registry/nocache:1 " + flags + " .\n"
+		r, log := e.runSteps(runID, agent.Steps{TaskFile: file, Context: ""}, agent.Job{Context: e.context(files)})
+		if !r.Succeeded {
+			t.Fatalf("run %s: %+v", runID, r)
+		}
+		return log
+	}
+	// runCached reports whether BuildKit's progress shows the RUN step
+	// as cached: "#N [1/2] RUN …" then "#N CACHED".
+	runCached := func(log string) bool {
+		for _, line := range strings.Split(log, "\n") {
+			if vertex, rest, ok := strings.Cut(line, " "); ok && strings.HasSuffix(rest, "RUN echo cache me > /cached") {
+				return strings.Contains(log, vertex+" CACHED")
+			}
+		}
+		t.Fatalf("the log shows no RUN step:\n%s", log)
+		return false
+	}
+	build("cn1", "")
+	if !runCached(build("cn2", "")) {
+		t.Fatal("the same build again did not use the cache")
+	}
+	if runCached(build("cn3", "--no-cache")) {
+		t.Error("a --no-cache build used the cache for its RUN step")
+	}
+}
