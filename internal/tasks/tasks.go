@@ -46,6 +46,7 @@ type Identities interface {
 	ManagedIdentity(ctx context.Context, ref string) (meta.Principal, error)
 	Principal(ctx context.Context, id string) (meta.Principal, error)
 	DeletePrincipal(ctx context.Context, p meta.Principal) error
+	Principals(ctx context.Context, kind string) ([]meta.Principal, error)
 }
 
 // Queue queues runs (runs.Service).
@@ -254,6 +255,40 @@ func (s *Service) Delete(ctx context.Context, reg meta.Registry, name string) er
 	}
 	s.log.InfoContext(ctx, "task deleted", "registry", reg.Name, "task", name)
 	return nil
+}
+
+// orphanAge is how old a system-assigned identity without its task must
+// be to be swept: younger, its task may be being created right now.
+const orphanAge = 10 * time.Minute
+
+// SweepIdentities deletes the system-assigned identities whose task does
+// not exist: the task's creation failed, or the server stopped, between
+// making the identity and storing the task.
+func (s *Service) SweepIdentities(ctx context.Context, now time.Time) error {
+	ps, err := s.ids.Principals(ctx, meta.KindManagedIdentity)
+	if err != nil {
+		return err
+	}
+	ts, err := s.db.AllTasks(ctx)
+	if err != nil {
+		return err
+	}
+	owners := map[string]bool{}
+	for _, t := range ts {
+		owners[t.TaskID] = true
+	}
+	var errs []error
+	for _, p := range ps {
+		if p.Owner == "" || owners[p.Owner] || now.Sub(p.CreatedAt) < orphanAge {
+			continue
+		}
+		if err := s.ids.DeletePrincipal(ctx, p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.log.InfoContext(ctx, "orphaned task identity deleted", "principal", p.ID, "owner", p.Owner)
+	}
+	return errors.Join(errs...)
 }
 
 // DeleteAll deletes every task of reg with its system-assigned identity,

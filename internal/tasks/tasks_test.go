@@ -304,3 +304,38 @@ func TestUpdate(t *testing.T) {
 		t.Errorf("a refused update changed the task:\n%s\n%s", before.Task.Spec, after.Task.Spec)
 	}
 }
+
+func TestSweepIdentities(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	made := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	e.db.SetClock(func() time.Time { return made })
+	task := e.create("kepttask", tasks.Create{Spec: tasks.Spec{Step: tasks.Step{Cmd: purgeCmd, ContextPath: "/dev/null"}},
+		Identities: []string{"[system]"}})
+	// The identity of a task whose creation never finished.
+	orphan, err := e.ids.CreateSystemIdentity(ctx, "a-task-never-stored")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := e.ids.CreateManagedIdentity(ctx, "builder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SweepIdentities(ctx, made.Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ids.Principal(ctx, orphan.ID); err != nil {
+		t.Errorf("a young orphan was swept (its task may be being made): %v", err)
+	}
+	if err := e.svc.SweepIdentities(ctx, made.Add(11*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ids.Principal(ctx, orphan.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("the orphan: %v, want it swept", err)
+	}
+	for _, p := range []string{task.System.ID, user.ID} {
+		if _, err := e.ids.Principal(ctx, p); err != nil {
+			t.Errorf("identity %s was swept: %v", p, err)
+		}
+	}
+}

@@ -29,11 +29,23 @@ func (s *Service) Triggers(resolve Resolver) *Triggers {
 	return &Triggers{s: s, resolve: resolve}
 }
 
-// Run looks at every task every interval until ctx ends.
+// sweepEvery is how often Run deletes the identities of tasks that were
+// never stored.
+const sweepEvery = time.Hour
+
+// Run looks at every task every interval until ctx ends; at its start and
+// every hour it also sweeps orphaned system-assigned identities.
 func (tr *Triggers) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var swept time.Time
 	for {
+		if now := tr.s.now(); now.Sub(swept) >= sweepEvery {
+			swept = now
+			if err := tr.s.SweepIdentities(ctx, now); err != nil && ctx.Err() == nil {
+				tr.s.log.WarnContext(ctx, "sweeping task identities failed", "err", err)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
