@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +18,6 @@ import (
 	"github.com/berth-project/berth/internal/agent"
 	"github.com/berth-project/berth/internal/buildengine"
 	"github.com/berth-project/berth/internal/ocilayout"
-	"github.com/berth-project/berth/internal/testserver"
 )
 
 // cmdEnv is a BuildKit daemon and the busybox image in a layout store, as
@@ -43,21 +40,7 @@ type buildctlRun struct {
 
 func newCmdEnv(t *testing.T) *cmdEnv {
 	t.Helper()
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		t.Skip("BuildKit's runc worker needs Linux and root")
-	}
-	root, err := testserver.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	d, err := buildengine.Start(ctx, buildengine.Options{StateDir: t.TempDir(), BinDir: filepath.Join(root, "bin"),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("%v (run `make engine`)", err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d := startEngine(t)
 
 	store := t.TempDir()
 	desc, err := buildengine.WriteBusyboxImage(store, "", "busybox")

@@ -12,10 +12,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/berth-project/berth/internal/agent"
 	"github.com/berth-project/berth/internal/app"
@@ -25,7 +23,6 @@ import (
 	"github.com/berth-project/berth/internal/oci"
 	"github.com/berth-project/berth/internal/ocilayout"
 	"github.com/berth-project/berth/internal/regclient"
-	"github.com/berth-project/berth/internal/testserver"
 	packctx "github.com/berth-project/berth/pkg/buildcontext"
 )
 
@@ -42,21 +39,7 @@ type buildEnv struct {
 
 func newBuildEnv(t *testing.T) *buildEnv {
 	t.Helper()
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		t.Skip("BuildKit's runc worker needs Linux and root")
-	}
-	root, err := testserver.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	d, err := buildengine.Start(ctx, buildengine.Options{StateDir: t.TempDir(), BinDir: filepath.Join(root, "bin"),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("%v (run `make engine`)", err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d := startEngine(t)
 
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()

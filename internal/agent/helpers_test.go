@@ -4,13 +4,21 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/berth-project/berth/internal/buildengine"
 	"github.com/berth-project/berth/internal/oci"
 	"github.com/berth-project/berth/internal/ocilayout"
+	"github.com/berth-project/berth/internal/testserver"
 )
 
 // imageFiles returns the regular files of an image, its layers applied in
@@ -50,4 +58,26 @@ func imageFiles(t *testing.T, l *ocilayout.Layout, m oci.Descriptor) map[string]
 		f.Close()
 	}
 	return files
+}
+
+// startEngine starts a buildkitd of the engine `make engine` installs,
+// stopped when the test ends.
+func startEngine(t *testing.T) *buildengine.Daemon {
+	t.Helper()
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("BuildKit's runc worker needs Linux and root")
+	}
+	root, err := testserver.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d, err := buildengine.Start(ctx, buildengine.Options{StateDir: t.TempDir(), BinDir: filepath.Join(root, "bin"),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("%v (run `make engine`)", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }
