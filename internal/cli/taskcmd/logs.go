@@ -18,15 +18,17 @@ type LogsOptions struct {
 
 	Registry string
 	RunID    string // "": the newest run
+	Task     string // with no RunID: the newest run of this task
 }
 
 // NewCmdLogs returns `berth task logs`.
 func NewCmdLogs(f *cmdutil.Factory, runF func(context.Context, *LogsOptions) error) *cobra.Command {
 	opts := &LogsOptions{IO: f.IOStreams, Client: f.Client}
 	cmd := &cobra.Command{
-		Use:   "logs [-r REGISTRY] [--run-id ID]",
+		Use:   "logs [-r REGISTRY] [-n TASK | --run-id ID]",
 		Short: "Show a run's log, following it while the run goes on",
-		Long: `Show the log of a run, by default the newest run of the registry. While the
+		Long: `Show the log of a run, by default the newest run of the registry (of the
+task -n/--name when given). While the
 run is queued or running, the log is followed as it grows (from whichever
 server replica you reach, and resumed where it left off if the connection
 is cut) until the run ends. The last line says how the run ended:
@@ -38,11 +40,17 @@ not be read.`,
 		Example: `  # Follow the newest run
   berth task logs -r blogbuildtest
 
+  # The newest run of a task
+  berth task logs -r blogbuildtest -n mypurgetask
+
   berth task logs -r blogbuildtest --run-id ca7`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := resolveRegistry(f, &opts.Registry); err != nil {
 				return err
+			}
+			if opts.Task != "" && opts.RunID != "" {
+				return fmt.Errorf("give -n/--name or --run-id, not both")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -52,6 +60,7 @@ not be read.`,
 	}
 	registryFlag(cmd, &opts.Registry)
 	runIDFlag(cmd, &opts.RunID, false)
+	cmd.Flags().StringVarP(&opts.Task, "name", "n", "", "show the newest run of this task")
 	return cmd
 }
 
@@ -62,9 +71,12 @@ func logsRun(ctx context.Context, opts *LogsOptions) error {
 	}
 	runs := c.Runs(opts.Registry)
 	if opts.RunID == "" {
-		newest, err := runs.List(ctx, client.RunQuery{Top: 1})
+		newest, err := runs.List(ctx, client.RunQuery{Top: 1, Task: opts.Task})
 		if err != nil {
 			return err
+		}
+		if len(newest) == 0 && opts.Task != "" {
+			return fmt.Errorf("task %q of registry %q has no runs", opts.Task, opts.Registry)
 		}
 		if len(newest) == 0 {
 			return fmt.Errorf("registry %q has no runs", opts.Registry)
