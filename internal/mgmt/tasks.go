@@ -11,7 +11,8 @@ import (
 
 // Tasks of a registry (package tasks). Creating, changing and deleting a
 // task needs manage rights on the registry (Contributor or Owner); running
-// one needs push rights, as queueing any run does; reading needs either.
+// one needs push rights, as queueing any run does; reading one needs
+// manage read (Reader, Contributor or Owner).
 
 type taskIdentityJSON struct {
 	Type                   string                      `json:"type"`
