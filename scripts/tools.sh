@@ -60,34 +60,8 @@ go_tool() {
 	printf '%-7s %-9s %s (%s)\n' "$name" "$version" "$bin_dir/$name" "$how"
 }
 
-as_root() {
-	if [[ $(id -u) -eq 0 ]]; then
-		"$@"
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo -n "$@"
-	else
-		die "need root (or sudo) to run: $*"
-	fi
-}
-
-skopeo_tool() {
-	local how=present
-	if ! command -v skopeo >/dev/null 2>&1; then
-		command -v apt-get >/dev/null 2>&1 || die "skopeo is missing and apt-get is not available; install skopeo by hand"
-		local start=$SECONDS
-		export DEBIAN_FRONTEND=noninteractive
-		as_root apt-get update -qq </dev/null >/dev/null ||
-			die "apt-get update failed"
-		as_root apt-get install -y -qq --no-install-recommends skopeo </dev/null >/dev/null ||
-			die "apt-get install skopeo failed"
-		how="installed in $((SECONDS - start))s"
-	fi
-	local path version
-	path=$(command -v skopeo)
-	version=$(skopeo --version 2>/dev/null | awk '{print $3}')
-	ln -sfn "$path" "$bin_dir/skopeo"
-	printf '%-7s %-9s %s (%s)\n' skopeo "v${version:-unknown}" "$bin_dir/skopeo" "$how"
-}
+# shellcheck source=lib.sh
+source "$repo_root/scripts/lib.sh"
 
 # debian_tool NAME PACKAGE links NAME into bin/, installing the Debian
 # PACKAGE first when NAME is not on PATH (docker-registry: CNCF
@@ -96,14 +70,8 @@ skopeo_tool() {
 debian_tool() {
 	local name=$1 pkg=$2 how=present
 	if ! command -v "$name" >/dev/null 2>&1; then
-		command -v apt-get >/dev/null 2>&1 || die "$name is missing and apt-get is not available; install $pkg by hand"
-		local start=$SECONDS
-		export DEBIAN_FRONTEND=noninteractive
-		as_root apt-get update -qq </dev/null >/dev/null ||
-			die "apt-get update failed"
-		as_root apt-get install -y -qq --no-install-recommends "$pkg" </dev/null >/dev/null ||
-			die "apt-get install $pkg failed"
-		how="installed in $((SECONDS - start))s"
+		debian_packages "$pkg"
+		how=installed
 	fi
 	local path version
 	path=$(command -v "$name")
@@ -115,5 +83,5 @@ debian_tool() {
 go_tool crane "$CRANE_VERSION" github.com/google/go-containerregistry/cmd/crane
 go_tool oras "$ORAS_VERSION" oras.land/oras/cmd/oras
 go_tool regctl "$REGCTL_VERSION" github.com/regclient/regclient/cmd/regctl
-skopeo_tool
+debian_tool skopeo skopeo
 debian_tool docker-registry docker-registry
