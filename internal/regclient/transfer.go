@@ -105,17 +105,12 @@ func (c *Client) pullBlob(ctx context.Context, ref Reference, d oci.Descriptor, 
 	if l.Has(d.Digest) {
 		return nil
 	}
-	resp, err := c.do(ctx, ref.Host, pullScope(ref), func() (*http.Request, error) {
-		return http.NewRequestWithContext(ctx, "GET", c.url(ref, "blobs", string(d.Digest)), nil)
-	})
+	rc, err := c.Blob(ctx, ref, d)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return readError(resp)
-	}
-	return l.WriteBlob(d.Digest, d.Size, resp.Body)
+	defer rc.Close()
+	return l.WriteBlob(d.Digest, d.Size, rc)
 }
 
 // Push uploads the manifest desc of the layout, with everything it
