@@ -378,8 +378,9 @@ func (r Reference) String() string {
 	return s
 }
 
-// version is the tag or digest a manifest request names.
-func (r Reference) version() string {
+// Version is the tag or digest a manifest request names: the digest when
+// there is one.
+func (r Reference) Version() string {
 	if r.Digest != "" {
 		return string(r.Digest)
 	}

@@ -26,7 +26,7 @@ type Pulled struct {
 // the layout: its manifest, config and layers. An index is resolved to
 // its member for platform.
 func (c *Client) Pull(ctx context.Context, ref Reference, l *ocilayout.Layout, platform string) (Pulled, error) {
-	body, desc, err := c.getManifest(ctx, ref, ref.version())
+	body, desc, err := c.getManifest(ctx, ref, ref.Version())
 	if err != nil {
 		return Pulled{}, err
 	}

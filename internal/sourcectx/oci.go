@@ -61,11 +61,7 @@ func FetchOCI(ctx context.Context, c *regclient.Client, ref regclient.Reference,
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("context %s: %w", name, fmt.Errorf(format, args...))
 	}
-	version := ref.Tag
-	if ref.Digest != "" {
-		version = string(ref.Digest)
-	}
-	body, desc, err := c.Manifest(ctx, ref, version)
+	body, desc, err := c.Manifest(ctx, ref, ref.Version())
 	if err != nil {
 		return fail("%w", registryError(err))
 	}
