@@ -155,13 +155,39 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		status = opts.IO.ErrOut
 	}
 
+	contextID, err := UploadContext(ctx, opts.IO, status, runs, opts.Registry, opts.Context, opts.request.Dockerfile)
+	if err != nil {
+		return err
+	}
+
+	req := opts.request
+	req.ContextID = contextID
+	run, err := runs.QueueBuild(ctx, req)
+	if err != nil {
+		return err
+	}
+	runID := run.Properties.RunID
+	fmt.Fprintf(status, "Queued a build with ID: %s\n", runID)
+	if opts.NoWait {
+		return cmdutil.Print(opts.IO, opts.Output, run)
+	}
+	return FollowRun(ctx, opts.IO, runs, opts.Registry, runID, opts.NoLogs, opts.PollInterval)
+}
+
+// UploadContext packs context arg (a directory, a .tar.gz file, or "-" for
+// ios.In), always keeping dockerfile ("" means Dockerfile, relative to the
+// context), and uploads it for registry, with the progress lines on status
+// and a progress bar when status is a terminal's standard output. It
+// returns the uploaded context's id. berth task and berth run upload their
+// local contexts through it.
+func UploadContext(ctx context.Context, ios *cmdutil.IOStreams, status io.Writer, runs client.Runs, registry, arg, dockerfile string) (string, error) {
 	fmt.Fprintln(status, "Packing source code into tar to upload...")
 	// Pack's goroutine reports progress as soon as it starts, before the
 	// bar, which needs Pack's totals, exists.
 	var bar atomic.Pointer[cmdutil.ProgressBar]
-	body, total, err := buildcontext.Pack(ctx, opts.Context, buildcontext.PackOptions{
-		Dockerfile: opts.request.Dockerfile,
-		Stdin:      opts.IO.In,
+	body, total, err := buildcontext.Pack(ctx, arg, buildcontext.PackOptions{
+		Dockerfile: dockerfile,
+		Stdin:      ios.In,
 		Progress: func(done buildcontext.Stats) {
 			if b := bar.Load(); b != nil {
 				b.Set(done.Bytes)
@@ -169,21 +195,20 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		},
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer body.Close()
 	from := "standard input"
-	if opts.Context != "-" {
-		abs, err := filepath.Abs(opts.Context)
+	if arg != "-" {
+		abs, err := filepath.Abs(arg)
 		if err != nil {
-			return err
+			return "", err
 		}
 		from = "'" + abs + "'"
 	}
 	fmt.Fprintf(status, "Uploading archived source code from %s...\n", from)
-	if opts.IO.OutIsTerminal && status == opts.IO.Out {
-		b := cmdutil.NewProgressBar(status, total.Bytes)
-		bar.Store(b)
+	if ios.OutIsTerminal && status == ios.Out {
+		bar.Store(cmdutil.NewProgressBar(status, total.Bytes))
 	}
 	// An archive passed through is sent as it is: its size is known. A
 	// directory's tar.gz is made while it is sent.
@@ -196,22 +221,10 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		b.Finish()
 	}
 	if err != nil {
-		return fmt.Errorf("uploading the build context: %w", err)
+		return "", fmt.Errorf("uploading the build context: %w", err)
 	}
-	fmt.Fprintf(status, "Sending context (%s) to registry: %s...\n", cmdutil.FormatBytes(uploaded.Size), opts.Registry)
-
-	req := opts.request
-	req.ContextID = uploaded.ContextID
-	run, err := runs.QueueBuild(ctx, req)
-	if err != nil {
-		return err
-	}
-	runID := run.Properties.RunID
-	fmt.Fprintf(status, "Queued a build with ID: %s\n", runID)
-	if opts.NoWait {
-		return cmdutil.Print(opts.IO, opts.Output, run)
-	}
-	return FollowRun(ctx, opts.IO, runs, opts.Registry, runID, opts.NoLogs, opts.PollInterval)
+	fmt.Fprintf(status, "Sending context (%s) to registry: %s...\n", cmdutil.FormatBytes(uploaded.Size), registry)
+	return uploaded.ContextID, nil
 }
 
 // FollowRun waits for run runID of registry to end, showing its log on

@@ -7,16 +7,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"sync/atomic"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/berth-project/berth/internal/cli/buildcmd"
 	"github.com/berth-project/berth/internal/cli/cmdutil"
-	"github.com/berth-project/berth/pkg/buildcontext"
 	"github.com/berth-project/berth/pkg/client"
 )
 
@@ -66,53 +64,20 @@ func ContextKind(arg string) (remote bool, err error) {
 }
 
 // ResolveSource returns the server's form of context arg (checked with
-// ContextKind first): a remote one as it is; a local one packed as berth
-// build packs it (dockerfile, relative to the context, is always kept;
-// "" means Dockerfile) and uploaded, with the progress lines on status and
-// a progress bar when status is a terminal's standard output.
+// ContextKind first): a remote one as it is; a local one packed and
+// uploaded as berth build does (buildcmd.UploadContext: dockerfile,
+// relative to the context, is always kept; "" means Dockerfile).
 func ResolveSource(ctx context.Context, ios *cmdutil.IOStreams, status io.Writer, runs client.Runs, registry, arg, dockerfile string) (Source, error) {
 	if remote, err := ContextKind(arg); err != nil {
 		return Source{}, err
 	} else if remote {
 		return Source{ContextPath: arg}, nil
 	}
-	fmt.Fprintln(status, "Packing source code into tar to upload...")
-	// Pack's goroutine reports progress before the bar, which needs
-	// Pack's totals, exists.
-	var bar atomic.Pointer[cmdutil.ProgressBar]
-	body, total, err := buildcontext.Pack(ctx, arg, buildcontext.PackOptions{
-		Dockerfile: dockerfile,
-		Progress: func(done buildcontext.Stats) {
-			if b := bar.Load(); b != nil {
-				b.Set(done.Bytes)
-			}
-		},
-	})
+	id, err := buildcmd.UploadContext(ctx, ios, status, runs, registry, arg, dockerfile)
 	if err != nil {
 		return Source{}, err
 	}
-	defer body.Close()
-	abs, err := filepath.Abs(arg)
-	if err != nil {
-		return Source{}, err
-	}
-	fmt.Fprintf(status, "Uploading archived source code from '%s'...\n", abs)
-	if ios.OutIsTerminal && status == ios.Out {
-		bar.Store(cmdutil.NewProgressBar(status, total.Bytes))
-	}
-	size := int64(-1) // a directory's tar.gz is made while it is sent
-	if total.Files < 0 {
-		size = total.Bytes
-	}
-	uploaded, err := runs.UploadContext(ctx, body, size)
-	if b := bar.Load(); b != nil {
-		b.Finish()
-	}
-	if err != nil {
-		return Source{}, fmt.Errorf("uploading the context: %w", err)
-	}
-	fmt.Fprintf(status, "Sending context (%s) to registry: %s...\n", cmdutil.FormatBytes(uploaded.Size), registry)
-	return Source{ContextID: uploaded.ContextID}, nil
+	return Source{ContextID: id}, nil
 }
 
 // valueName is a {{.Values.name}}: what text/template takes after a dot.
