@@ -19,7 +19,6 @@ var vcsDirs = map[string]bool{".git": true, ".svn": true, ".hg": true, ".bzr": t
 type entry struct {
 	name string // slash-separated, relative to the context root
 	mode fs.FileMode
-	size int64  // regular files
 	link string // symlinks: the target, as written
 }
 
@@ -80,7 +79,7 @@ func (w *walker) walk(ctx context.Context, dir string) error {
 			}
 		case excluded:
 		case mode.IsRegular():
-			w.entries = append(w.entries, entry{name: rel, mode: mode, size: fi.Size()})
+			w.entries = append(w.entries, entry{name: rel, mode: mode})
 			w.total.Files++
 			w.total.Bytes += fi.Size()
 		case mode&fs.ModeSymlink != 0:
