@@ -189,7 +189,7 @@ func checkImageName(name string) (string, error) {
 		return "", errors.New("give repository:tag; a digest names an image that exists, not one to push")
 	}
 	// Check a name whose placeholders stand for values of their form.
-	sample := strings.NewReplacer("{{.Run.ID}}", "ca1", "{{.Run.Registry}}", "registry").Replace(name)
+	sample := expandNames([]string{name}, "ca1", "registry")[0]
 	repo, tag, ok := oci.SplitTag(sample)
 	if !ok {
 		tag = "latest"
@@ -279,9 +279,14 @@ func (s *Service) pool(ctx context.Context, reg meta.Registry, name string) (str
 // ImageNames are the images a run pushes, with {{.Run.ID}} and
 // {{.Run.Registry}} expanded.
 func ImageNames(run meta.Run, req BuildRequest) []string {
-	r := strings.NewReplacer("{{.Run.ID}}", run.RunID, "{{.Run.Registry}}", run.Registry)
-	out := make([]string, 0, len(req.Images))
-	for _, n := range req.Images {
+	return expandNames(req.Images, run.RunID, run.Registry)
+}
+
+// expandNames replaces {{.Run.ID}} and {{.Run.Registry}} in names.
+func expandNames(names []string, runID, registry string) []string {
+	r := strings.NewReplacer("{{.Run.ID}}", runID, "{{.Run.Registry}}", registry)
+	out := make([]string, 0, len(names))
+	for _, n := range names {
 		out = append(out, r.Replace(n))
 	}
 	return out

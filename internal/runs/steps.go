@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/berth-project/berth/internal/oci"
 	"github.com/berth-project/berth/internal/storage/meta"
@@ -176,10 +175,5 @@ func StepsImageNames(run meta.Run, req StepsRequest) []string {
 	if req.Docker == nil {
 		return []string{}
 	}
-	r := strings.NewReplacer("{{.Run.ID}}", run.RunID, "{{.Run.Registry}}", run.Registry)
-	out := make([]string, 0, len(req.Docker.Images))
-	for _, n := range req.Docker.Images {
-		out = append(out, r.Replace(n))
-	}
-	return out
+	return expandNames(req.Docker.Images, run.RunID, run.Registry)
 }
