@@ -20,9 +20,6 @@ import (
 // DebianBusybox is where Debian's busybox-static package puts busybox.
 const DebianBusybox = "/bin/busybox"
 
-// RefNameAnnotation names an image in an OCI layout's index.json.
-const RefNameAnnotation = ocilayout.RefNameAnnotation
-
 const (
 	mediaTypeConfig    = "application/vnd.oci.image.config.v1+json"
 	mediaTypeLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/berth-project/berth/internal/oci"
+	"github.com/berth-project/berth/internal/ocilayout"
 )
 
 // readLayout reads an OCI layout directory the way readOCIArchive reads a tar.
@@ -48,7 +49,7 @@ func TestWriteBusyboxImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(index.Manifests) != 1 || index.Manifests[0].Digest != desc.Digest ||
-		index.Manifests[0].Annotations[RefNameAnnotation] != "base" {
+		index.Manifests[0].Annotations[ocilayout.RefNameAnnotation] != "base" {
 		t.Fatalf("index.json lists %+v, want only %s named base", index.Manifests, desc.Digest)
 	}
 	var m imageManifest
