@@ -109,8 +109,10 @@ standard output is a terminal.`,
 			if !opts.NoWait && (cmd.Flags().Changed("output") || cmd.Flags().Changed("query")) {
 				return errors.New("-o/--output and --query format the queued run, which only --no-wait prints")
 			}
-			if cmd.Flags().Changed("timeout") && (opts.Timeout < 1 || opts.Timeout > maxTimeout) {
-				return fmt.Errorf("--timeout %d: give 1 to %d seconds", opts.Timeout, maxTimeout)
+			if cmd.Flags().Changed("timeout") {
+				if err := CheckTimeout(opts.Timeout); err != nil {
+					return err
+				}
 			}
 			if err := opts.validate(); err != nil {
 				return err
@@ -137,7 +139,7 @@ standard output is a terminal.`,
 	fl.BoolVar(&opts.NoPush, "no-push", false, "build only: push no image")
 	fl.BoolVar(&opts.NoLogs, "no-logs", false, "do not show the log: wait for the end and print how the run ended")
 	fl.BoolVar(&opts.NoWait, "no-wait", false, "return once the build is queued, printing the run")
-	fl.IntVar(&opts.Timeout, "timeout", 0, fmt.Sprintf("seconds the run may take, 1 to %d (default %d)", maxTimeout, maxTimeout))
+	fl.IntVar(&opts.Timeout, "timeout", 0, fmt.Sprintf("seconds the run may take, 1 to %d (default %d)", MaxTimeout, MaxTimeout))
 	fl.StringVar(&opts.AgentPool, "agent-pool", "", "the agent pool to build on (default the registry's location's)")
 	cmdutil.AddOutputFlags(cmd, &opts.Output)
 	return cmd

@@ -15,8 +15,10 @@ import (
 
 // The server checks all of these again; checking them here first saves
 // uploading a context for a build it would refuse. They follow the rules
-// of docs/builds.md.
-const maxTimeout = 28800 // seconds
+// of docs/builds.md, which berth run and berth task share.
+
+// MaxTimeout bounds --timeout of builds, runs and tasks, in seconds.
+const MaxTimeout = 28800
 
 var (
 	buildArgName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -34,11 +36,11 @@ func (o *BuildOptions) validate() error {
 			return err
 		}
 	}
-	args, err := parseBuildArgs("--build-arg", o.BuildArgs, false)
+	args, err := ParseNameValues("--build-arg", "build arg", o.BuildArgs, false)
 	if err != nil {
 		return err
 	}
-	secrets, err := parseBuildArgs("--secret-build-arg", o.SecretBuildArgs, true)
+	secrets, err := ParseNameValues("--secret-build-arg", "build arg", o.SecretBuildArgs, true)
 	if err != nil {
 		return err
 	}
@@ -47,8 +49,8 @@ func (o *BuildOptions) validate() error {
 			return fmt.Errorf("build arg %s is given both with --build-arg and with --secret-build-arg: give it once", name)
 		}
 	}
-	if o.Platform != "" && !platformName.MatchString(o.Platform) {
-		return fmt.Errorf("--platform %s: give OS/ARCH[/VARIANT], such as linux/amd64 or linux/arm64/v8", o.Platform)
+	if err := CheckPlatform(o.Platform); err != nil {
+		return err
 	}
 	if o.Target != "" && !targetName.MatchString(o.Target) {
 		return fmt.Errorf("--target %s: give the name of a stage of the Dockerfile (FROM … AS name)", o.Target)
@@ -108,11 +110,27 @@ func checkImage(name string) error {
 	return nil
 }
 
-// parseBuildArgs reads NAME=VALUE arguments of flag. The value may be
-// empty; a name given twice keeps its last value, as docker does. For
-// secret ones, errors show the name at most: what the user typed may be
-// the secret itself.
-func parseBuildArgs(flag string, list []string, secret bool) (map[string]string, error) {
+// CheckTimeout checks a --timeout that was given.
+func CheckTimeout(seconds int) error {
+	if seconds < 1 || seconds > MaxTimeout {
+		return fmt.Errorf("--timeout %d: give 1 to %d seconds", seconds, MaxTimeout)
+	}
+	return nil
+}
+
+// CheckPlatform checks a --platform; "" is the server's default.
+func CheckPlatform(platform string) error {
+	if platform != "" && !platformName.MatchString(platform) {
+		return fmt.Errorf("--platform %s: give OS/ARCH[/VARIANT], such as linux/amd64 or linux/arm64/v8", platform)
+	}
+	return nil
+}
+
+// ParseNameValues reads the NAME=VALUE arguments of flag, whose names are
+// of kind ("build arg", "value"). The value may be empty; a name given
+// twice keeps its last value, as docker does. For secret ones, errors show
+// the name at most: what the user typed may be the secret itself.
+func ParseNameValues(flag, kind string, list []string, secret bool) (map[string]string, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
@@ -133,7 +151,7 @@ func parseBuildArgs(flag string, list []string, secret bool) (map[string]string,
 		case name == "":
 			return nil, fmt.Errorf("%s %s: the name is empty: give NAME=VALUE", flag, shown(kv, name))
 		case !buildArgName.MatchString(name):
-			return nil, fmt.Errorf("%s %s: %q is not a build arg name: letters, digits and '_', not starting with a digit", flag, shown(kv, name), name)
+			return nil, fmt.Errorf("%s %s: %q is not a %s name: letters, digits and '_', not starting with a digit", flag, shown(kv, name), name, kind)
 		}
 		out[name] = value
 	}

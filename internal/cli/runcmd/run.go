@@ -14,13 +14,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-project/berth/internal/cli/buildcmd"
 	"github.com/berth-project/berth/internal/cli/cmdutil"
 	"github.com/berth-project/berth/internal/cli/taskcmd"
 	"github.com/berth-project/berth/pkg/client"
 )
-
-// maxTimeout bounds --timeout, as for builds; the server checks again.
-const maxTimeout = 28800
 
 // RunOptions are the inputs of `berth run`.
 type RunOptions struct {
@@ -106,7 +104,7 @@ go to standard error).`,
 	fl.StringVar(&opts.ValuesFile, "values", "", "a YAML file of values, name: value")
 	fl.StringArrayVar(&opts.Set, "set", nil, "a value NAME=VALUE for {{.Values.NAME}}, over --values; may be repeated")
 	fl.StringArrayVar(&opts.SetSecret, "set-secret", nil, "a value NAME=VALUE that is never shown; may be repeated")
-	fl.IntVar(&opts.Timeout, "timeout", 0, fmt.Sprintf("seconds the run may take, 1 to %d (default 600)", maxTimeout))
+	fl.IntVar(&opts.Timeout, "timeout", 0, fmt.Sprintf("seconds the run may take, 1 to %d (default 600)", buildcmd.MaxTimeout))
 	fl.StringVar(&opts.Platform, "platform", "", "OS/ARCH[/VARIANT] (default linux/amd64)")
 	fl.StringVar(&opts.AgentPool, "agent-pool", "", "the agent pool to run on (default the registry's location's)")
 	fl.BoolVar(&opts.NoLogs, "no-logs", false, "do not show the log: wait for the end and print how the run ended")
@@ -122,8 +120,10 @@ func (o *RunOptions) validate(cmd *cobra.Command) error {
 	if !o.NoWait && (changed("output") || changed("query")) {
 		return errors.New("-o/--output and --query format the queued run, which only --no-wait prints")
 	}
-	if changed("timeout") && (o.Timeout < 1 || o.Timeout > maxTimeout) {
-		return fmt.Errorf("--timeout %d: give 1 to %d seconds", o.Timeout, maxTimeout)
+	if changed("timeout") {
+		if err := buildcmd.CheckTimeout(o.Timeout); err != nil {
+			return err
+		}
 	}
 	switch {
 	case changed("file") && changed("cmd"):

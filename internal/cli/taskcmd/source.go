@@ -83,33 +83,6 @@ func ResolveSource(ctx context.Context, ios *cmdutil.IOStreams, status io.Writer
 // valueName is a {{.Values.name}}: what text/template takes after a dot.
 var valueName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// ParseValues reads the NAME=VALUE arguments of flag (--set or
-// --set-secret). A name given twice keeps its last value. For secrets,
-// errors show the name at most: what the user typed may be the secret.
-func ParseValues(flag string, list []string, secret bool) (map[string]string, error) {
-	if len(list) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]string, len(list))
-	for _, kv := range list {
-		name, value, ok := strings.Cut(kv, "=")
-		shown := kv
-		if secret {
-			shown = name + "=…"
-		}
-		switch {
-		case !ok && secret:
-			return nil, fmt.Errorf("%s: give NAME=VALUE; an argument has no '=' (it is not shown: it may be the secret)", flag)
-		case !ok:
-			return nil, fmt.Errorf("%s %s: give NAME=VALUE", flag, kv)
-		case !valueName.MatchString(name):
-			return nil, fmt.Errorf("%s %s: %q is not a value name: letters, digits and '_', not starting with a digit", flag, shown, name)
-		}
-		out[name] = value
-	}
-	return out, nil
-}
-
 // Values are the values of --values FILE (a YAML map of strings) with
 // --set over them, and the --set-secret ones; a name may not be both.
 func Values(valuesFile string, set, setSecret []string) (values, secrets map[string]string, err error) {
@@ -118,7 +91,7 @@ func Values(valuesFile string, set, setSecret []string) (values, secrets map[str
 			return nil, nil, err
 		}
 	}
-	setValues, err := ParseValues("--set", set, false)
+	setValues, err := buildcmd.ParseNameValues("--set", "value", set, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -128,7 +101,7 @@ func Values(valuesFile string, set, setSecret []string) (values, secrets map[str
 		}
 		values[k] = v
 	}
-	if secrets, err = ParseValues("--set-secret", setSecret, true); err != nil {
+	if secrets, err = buildcmd.ParseNameValues("--set-secret", "value", setSecret, true); err != nil {
 		return nil, nil, err
 	}
 	for name := range secrets {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-project/berth/internal/cli/buildcmd"
 	"github.com/berth-project/berth/internal/cli/cmdutil"
 	"github.com/berth-project/berth/pkg/client"
 )
@@ -19,13 +20,7 @@ import (
 // systemIdentity names a task's system-assigned identity, as az does.
 const systemIdentity = "[system]"
 
-// maxTimeout bounds --timeout, as for builds; the server checks again.
-const maxTimeout = 28800
-
-var (
-	platformName = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
-	timerName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
-)
+var timerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 
 // specFlags are the flags that describe a task, shared by create (where
 // some are required) and update (where only those given change).
@@ -63,7 +58,7 @@ func (s *specFlags) add(cmd *cobra.Command) {
 	cmdutil.BoolVar(cmd, &s.BaseImageTrigger, "base-image-trigger-enabled", "run the task when a base image it was built on is pushed anew (default true)")
 	fl.StringVar(&s.AgentPool, "agent-pool", "", "the agent pool to run on (default the registry's location's)")
 	fl.StringVar(&s.Platform, "platform", "", "OS/ARCH[/VARIANT] (default linux/amd64)")
-	fl.IntVar(&s.Timeout, "timeout", 0, fmt.Sprintf("seconds a run may take, 1 to %d (default 3600)", maxTimeout))
+	fl.IntVar(&s.Timeout, "timeout", 0, fmt.Sprintf("seconds a run may take, 1 to %d (default 3600)", buildcmd.MaxTimeout))
 	cmdutil.EnumVar(cmd, &s.Status, "status", "", "", []string{"Enabled", "Disabled"}, "a Disabled task does not run")
 	s.identities = cmdutil.NewArgFlags(cmd)
 	s.identities.Var("assign-identity", "", "IDENTITY...", "identities to give the task: [system] (the default when the flag has no value) and user-assigned identities")
@@ -95,11 +90,13 @@ func (s *specFlags) parse(cmd *cobra.Command, args []string, stdin io.Reader, do
 	for _, u := range uses {
 		out.identities = appendIdentities(out.identities, u, true)
 	}
-	if changed("timeout") && (s.Timeout < 1 || s.Timeout > maxTimeout) {
-		return nil, fmt.Errorf("--timeout %d: give 1 to %d seconds", s.Timeout, maxTimeout)
+	if changed("timeout") {
+		if err := buildcmd.CheckTimeout(s.Timeout); err != nil {
+			return nil, err
+		}
 	}
-	if s.Platform != "" && !platformName.MatchString(s.Platform) {
-		return nil, fmt.Errorf("--platform %s: give OS/ARCH[/VARIANT], such as linux/amd64 or linux/arm64/v8", s.Platform)
+	if err := buildcmd.CheckPlatform(s.Platform); err != nil {
+		return nil, err
 	}
 	if out.step.Values, out.secrets, err = Values(s.ValuesFile, s.Set, s.SetSecret); err != nil {
 		return nil, err
