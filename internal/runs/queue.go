@@ -97,26 +97,35 @@ func (s *Service) QueueBuild(ctx context.Context, reg meta.Registry, q QuickBuil
 		}
 		run.Secrets = s.seal.Seal(secrets, secretsLabel(reg.ID))
 	}
-	err = s.db.Update(ctx, func(tx *meta.Tx) error {
-		if pool == q.AgentPool || q.AgentPool == "" { // a public pool
-			return tx.CreateRun(ctx, &run)
-		}
-		// A dedicated pool deleted since it was looked at takes no run:
-		// none of its agents would ever lease it.
-		if _, err := dedicatedPool(ctx, tx, reg, q.AgentPool); err != nil {
-			return err
-		}
-		return tx.CreateRun(ctx, &run)
-	})
-	if errors.Is(err, errNoPool) {
-		return meta.Run{}, invalid("agentPool %q: the dedicated pool was just deleted", q.AgentPool)
-	}
-	if err != nil {
+	if err := s.create(ctx, reg, q.AgentPool, &run); err != nil {
 		return meta.Run{}, err
 	}
-	s.log.InfoContext(ctx, "run queued", "registry", reg.Name, "run_id", run.RunID, "run_type", run.RunType, "agent_pool", pool)
-	s.wake()
 	return run, nil
+}
+
+// create stores run, queued on run.AgentPool (the queue key s.pool gave
+// for the pool name requested), and wakes this replica's leases.
+func (s *Service) create(ctx context.Context, reg meta.Registry, requested string, run *meta.Run) error {
+	err := s.db.Update(ctx, func(tx *meta.Tx) error {
+		if run.AgentPool != requested && requested != "" {
+			// A dedicated pool deleted since it was looked at takes no
+			// run: none of its agents would ever lease it.
+			if _, err := dedicatedPool(ctx, tx, reg, requested); err != nil {
+				return err
+			}
+		}
+		return tx.CreateRun(ctx, run)
+	})
+	if errors.Is(err, errNoPool) {
+		return invalid("agentPool %q: the dedicated pool was just deleted", requested)
+	}
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "run queued", "registry", reg.Name, "run_id", run.RunID, "run_type", run.RunType,
+		"task", run.TaskName, "trigger", run.Trigger, "agent_pool", run.AgentPool)
+	s.wake()
+	return nil
 }
 
 // checkBuild validates q and returns what the run will store.

@@ -125,23 +125,9 @@ func (s *Service) QueueSteps(ctx context.Context, reg meta.Registry, q StepsRun)
 		}
 		run.Secrets = s.seal.Seal(secrets, secretsLabel(reg.ID))
 	}
-	err = s.db.Update(ctx, func(tx *meta.Tx) error {
-		if pool != q.AgentPool && q.AgentPool != "" {
-			if _, err := dedicatedPool(ctx, tx, reg, q.AgentPool); err != nil {
-				return err
-			}
-		}
-		return tx.CreateRun(ctx, &run)
-	})
-	if errors.Is(err, errNoPool) {
-		return meta.Run{}, invalid("agentPool %q: the dedicated pool was just deleted", q.AgentPool)
-	}
-	if err != nil {
+	if err := s.create(ctx, reg, q.AgentPool, &run); err != nil {
 		return meta.Run{}, err
 	}
-	s.log.InfoContext(ctx, "run queued", "registry", reg.Name, "run_id", run.RunID, "run_type", run.RunType,
-		"task", run.TaskName, "trigger", run.Trigger, "agent_pool", pool)
-	s.wake()
 	return run, nil
 }
 
