@@ -11,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/berth-project/berth/internal/identity"
+	"github.com/berth-project/berth/internal/importer"
 	"github.com/berth-project/berth/internal/rbac"
+	"github.com/berth-project/berth/internal/registry"
 	"github.com/berth-project/berth/internal/runs"
 	"github.com/berth-project/berth/internal/storage/meta"
 	"github.com/berth-project/berth/internal/tasks"
@@ -76,6 +78,10 @@ var sentinels = []struct {
 	{tasks.ErrInvalid, codeInvalidRequest, ""},
 	{tasks.ErrNotFound, codeNotFound, ""},
 	{tasks.ErrExists, codeConflict, ""},
+	{importer.ErrInvalid, codeInvalidRequest, ""},
+	{importer.ErrExists, codeConflict, ""},
+	{importer.ErrSourceNotFound, codeNotFound, ""},
+	{importer.ErrSourceDenied, codeAuthorizationFailed, ""},
 }
 
 // classify turns any error a handler returns into what the client sees.
@@ -86,6 +92,10 @@ func classify(err error) *apiError {
 	}
 	if e := jsonError(err); e != nil {
 		return e
+	}
+	var locked *registry.LockError
+	if errors.As(err, &locked) {
+		return &apiError{code: codeConflict, msg: locked.Error()}
 	}
 	for _, s := range sentinels {
 		if !errors.Is(err, s.err) {

@@ -2,14 +2,11 @@ package mgmt
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/berth-project/berth/internal/importer"
 	"github.com/berth-project/berth/internal/rbac"
-	"github.com/berth-project/berth/internal/registry"
 )
 
 // Import: POST /api/registries/{name}/importImage copies an image into
@@ -76,7 +73,7 @@ func (a *API) importImage(w http.ResponseWriter, r *http.Request, c *caller) err
 	}
 	plan, err := a.imports.Prepare(ctx, req)
 	if err != nil {
-		return importError(err)
+		return err
 	}
 	for _, t := range plan.Targets {
 		if !rbac.Allowed(c.assignments, name, t.Repository, rbac.Push) {
@@ -102,7 +99,7 @@ func (a *API) importImage(w http.ResponseWriter, r *http.Request, c *caller) err
 	}
 	res, err := a.imports.Import(ctx, plan)
 	if err != nil {
-		return importError(err)
+		return err
 	}
 	a.log.Info("import done", "registry", name, "source", res.Source, "digest", res.Digest, "blobs_copied", res.BlobsCopied)
 	return ok(w, res)
@@ -118,26 +115,4 @@ func (a *API) anyRepoPush(c *caller, registry string) bool {
 		}
 	}
 	return false
-}
-
-// importError gives the importer's errors their codes.
-func importError(err error) error {
-	for _, e := range []struct {
-		sentinel error
-		code     string
-	}{
-		{importer.ErrInvalid, codeInvalidRequest},
-		{importer.ErrExists, codeConflict},
-		{importer.ErrSourceNotFound, codeNotFound},
-		{importer.ErrSourceDenied, codeAuthorizationFailed},
-	} {
-		if errors.Is(err, e.sentinel) {
-			return newError(e.code, "%s", strings.TrimPrefix(err.Error(), e.sentinel.Error()+": "))
-		}
-	}
-	var locked *registry.LockError
-	if errors.As(err, &locked) {
-		return conflict("%s", locked.Error())
-	}
-	return err
 }
