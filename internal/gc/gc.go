@@ -16,14 +16,6 @@ import (
 	"github.com/berth-project/berth/internal/storage/meta"
 )
 
-// DefaultGracePeriod is how long a blob nothing references is kept after
-// it was last pushed or linked: long enough for a client to push the
-// manifest that names the layers it just uploaded.
-const DefaultGracePeriod = time.Hour
-
-// DefaultInterval is how often a collector looks for garbage.
-const DefaultInterval = time.Minute
-
 // batch is how many blobs one transaction claims.
 const batch = 256
 
