@@ -145,6 +145,3 @@ func (s *Server) AgentToken(pool string) string {
 	}
 	return ""
 }
-
-// Runs is the run queue (tests).
-func (s *Server) Runs() *runs.Service { return s.runs }
