@@ -2,10 +2,6 @@ package client_test
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"reflect"
 	"testing"
 	"time"
 
@@ -23,13 +19,7 @@ func TestAgentPoolCalls(t *testing.T) {
 			EgressPrefixes: []string{"127.0.2.1/32"}, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	two, none := 2, ""
 	const path = "/api/registries/r1/agentPools/vnet"
-	tests := []struct {
-		name         string
-		call         func(p client.AgentPools) (any, error)
-		method, path string
-		body, reply  string
-		want         any
-	}{
+	runCallCases(t, func(c *client.Client) client.AgentPools { return c.AgentPools("r1") }, []callCase[client.AgentPools]{
 		{"create", func(p client.AgentPools) (any, error) { return p.Create(ctx, "vnet", 2, "pe1") },
 			"PUT", path, `{"properties":{"count":2,"privateEndpoint":"pe1"}}`, reply, pool},
 		{"create without an endpoint", func(p client.AgentPools) (any, error) { return p.Create(ctx, "vnet", 1, "") },
@@ -45,32 +35,5 @@ func TestAgentPoolCalls(t *testing.T) {
 		}, "PATCH", path, `{"properties":{"privateEndpoint":""}}`, reply, pool},
 		{"delete", func(p client.AgentPools) (any, error) { return nil, p.Delete(ctx, "vnet") },
 			"DELETE", path, "", "", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				b, _ := io.ReadAll(r.Body)
-				if r.Method != tt.method || r.URL.EscapedPath() != tt.path || string(b) != tt.body {
-					t.Errorf("got %s %s %s, want %s %s %s", r.Method, r.URL.EscapedPath(), b, tt.method, tt.path, tt.body)
-				}
-				if tt.reply == "" {
-					w.WriteHeader(http.StatusNoContent)
-					return
-				}
-				io.WriteString(w, tt.reply)
-			}))
-			defer srv.Close()
-			c, err := client.New(srv.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := tt.call(c.AgentPools("r1"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %#v\nwant %#v", got, tt.want)
-			}
-		})
-	}
+	})
 }

@@ -2,10 +2,6 @@ package client_test
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"reflect"
 	"testing"
 	"time"
 
@@ -24,13 +20,7 @@ func TestPrivateEndpointCalls(t *testing.T) {
 			CreatedAt:       time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	desc := "why"
 	const path = "/api/registries/r1/privateEndpointConnections/pe%201"
-	tests := []struct {
-		name         string
-		call         func(p client.PrivateEndpoints) (any, error)
-		method, path string
-		body, reply  string
-		want         any
-	}{
+	runCallCases(t, func(c *client.Client) client.PrivateEndpoints { return c.PrivateEndpoints("r1") }, []callCase[client.PrivateEndpoints]{
 		{"create", func(p client.PrivateEndpoints) (any, error) { return p.Create(ctx, "pe 1", "127.0.4.1:5000", "") },
 			"PUT", path, `{"properties":{"address":"127.0.4.1:5000"}}`, reply, conn},
 		{"create with a description", func(p client.PrivateEndpoints) (any, error) {
@@ -47,32 +37,5 @@ func TestPrivateEndpointCalls(t *testing.T) {
 			"POST", path + "/reject", `{"description":"why"}`, reply, conn},
 		{"delete", func(p client.PrivateEndpoints) (any, error) { return nil, p.Delete(ctx, "pe 1") },
 			"DELETE", path, "", "", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				b, _ := io.ReadAll(r.Body)
-				if r.Method != tt.method || r.URL.EscapedPath() != tt.path || string(b) != tt.body {
-					t.Errorf("got %s %s %s, want %s %s %s", r.Method, r.URL.EscapedPath(), b, tt.method, tt.path, tt.body)
-				}
-				if tt.reply == "" {
-					w.WriteHeader(http.StatusNoContent)
-					return
-				}
-				io.WriteString(w, tt.reply)
-			}))
-			defer srv.Close()
-			c, err := client.New(srv.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := tt.call(c.PrivateEndpoints("r1"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %#v\nwant %#v", got, tt.want)
-			}
-		})
-	}
+	})
 }
