@@ -106,8 +106,8 @@ standard output is a terminal.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Context = args[0]
-			if !opts.NoWait && (cmd.Flags().Changed("output") || cmd.Flags().Changed("query")) {
-				return errors.New("-o/--output and --query format the queued run, which only --no-wait prints")
+			if err := CheckQueuedOutput(cmd, opts.NoWait); err != nil {
+				return err
 			}
 			if cmd.Flags().Changed("timeout") {
 				if err := CheckTimeout(opts.Timeout); err != nil {
@@ -174,6 +174,16 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		return cmdutil.Print(opts.IO, opts.Output, run)
 	}
 	return FollowRun(ctx, opts.IO, runs, opts.Registry, runID, opts.NoLogs, opts.PollInterval)
+}
+
+// CheckQueuedOutput refuses -o/--output and --query without --no-wait:
+// they format the queued run, which only --no-wait prints. berth run and
+// berth task run take them on the same terms.
+func CheckQueuedOutput(cmd *cobra.Command, noWait bool) error {
+	if !noWait && (cmd.Flags().Changed("output") || cmd.Flags().Changed("query")) {
+		return errors.New("-o/--output and --query format the queued run, which only --no-wait prints")
+	}
+	return nil
 }
 
 // UploadContext packs context arg (a directory, a .tar.gz file, or "-" for

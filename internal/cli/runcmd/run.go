@@ -117,8 +117,8 @@ go to standard error).`,
 // fills o.request: nothing is sent for a bad command line.
 func (o *RunOptions) validate(cmd *cobra.Command) error {
 	changed := cmd.Flags().Changed
-	if !o.NoWait && (changed("output") || changed("query")) {
-		return errors.New("-o/--output and --query format the queued run, which only --no-wait prints")
+	if err := buildcmd.CheckQueuedOutput(cmd, o.NoWait); err != nil {
+		return err
 	}
 	if changed("timeout") {
 		if err := buildcmd.CheckTimeout(o.Timeout); err != nil {

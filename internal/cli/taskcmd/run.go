@@ -2,7 +2,6 @@ package taskcmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -65,8 +64,8 @@ oci://….`,
   berth task run -r blogbuildtest -n mypurgetask --no-wait --query name -o tsv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !opts.NoWait && (cmd.Flags().Changed("output") || cmd.Flags().Changed("query")) {
-				return errors.New("-o/--output and --query format the queued run, which only --no-wait prints")
+			if err := buildcmd.CheckQueuedOutput(cmd, opts.NoWait); err != nil {
+				return err
 			}
 			values, secrets, err := Values(opts.ValuesFile, opts.Set, opts.SetSecret)
 			if err != nil {
