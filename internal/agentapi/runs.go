@@ -139,10 +139,6 @@ func (a *API) lease(w http.ResponseWriter, r *http.Request, pool string) error {
 		Platform: l.Request.Platform, Push: l.Request.Push, ContextID: string(l.Request.ContextID)}
 	if l.Steps != nil {
 		spec.Steps = stepsOf(l)
-		spec.Platform, spec.ContextID = l.Steps.Platform, string(l.Steps.ContextID)
-		if d := l.Steps.Docker; d != nil {
-			spec.Images = runs.StepsImageNames(l.Run, *l.Steps)
-		}
 	}
 	if spec.ContextID != "" {
 		spec.ContextURL = runPath(l.Run) + "/context"
