@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os/exec"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -62,23 +63,14 @@ func (b Buildctl) args(req BuildRequest) []string {
 	if req.NoCache {
 		args = append(args, "--no-cache")
 	}
-	for _, k := range sortedKeys(req.BuildArgs) {
+	for _, k := range slices.Sorted(maps.Keys(req.BuildArgs)) {
 		args = append(args, "--opt", "build-arg:"+k+"="+req.BuildArgs[k])
 	}
-	for _, k := range sortedKeys(req.NamedContexts) {
+	for _, k := range slices.Sorted(maps.Keys(req.NamedContexts)) {
 		args = append(args, "--opt", "context:"+k+"="+req.NamedContexts[k])
 	}
-	for _, k := range sortedKeys(req.Stores) {
+	for _, k := range slices.Sorted(maps.Keys(req.Stores)) {
 		args = append(args, "--oci-layout", k+"="+req.Stores[k])
 	}
 	return args
-}
-
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

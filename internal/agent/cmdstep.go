@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -179,7 +180,7 @@ func (b Buildctl) RunCmd(ctx context.Context, req CmdRequest, log io.Writer) err
 	if req.Platform != "" {
 		args = append(args, "--opt", "platform="+req.Platform)
 	}
-	for _, k := range sortedKeys(req.Stores) {
+	for _, k := range slices.Sorted(maps.Keys(req.Stores)) {
 		args = append(args, "--oci-layout", k+"="+req.Stores[k])
 	}
 	cmd := b.Command(ctx, args...)
@@ -399,19 +400,10 @@ func (p *progress) output(stream int, data []byte) {
 
 // flush writes what the streams left unfinished, at the end.
 func (p *progress) flush() {
-	for _, s := range sortedStreams(p.partial) {
+	for _, s := range slices.Sorted(maps.Keys(p.partial)) {
 		p.write(s, p.partial[s])
 		delete(p.partial, s)
 	}
-}
-
-func sortedStreams(m map[int][]byte) []int {
-	var out []int
-	for s := range m {
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // write passes b, of stream, on to the log, ending the line another stream

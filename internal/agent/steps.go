@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -82,7 +83,7 @@ func (s *secretSet) add(vs ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range vs {
-		if strings.TrimSpace(v) != "" && !contains(s.vals, v) {
+		if strings.TrimSpace(v) != "" && !slices.Contains(s.vals, v) {
 			s.vals = append(s.vals, v)
 		}
 	}
@@ -96,15 +97,6 @@ func (s *secretSet) values() []string {
 }
 
 func (s *secretSet) redact(line string) string { return redact(line, s.values()) }
-
-func contains(ss []string, v string) bool {
-	for _, s := range ss {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}
 
 // stepRun is one run with Steps as it goes.
 type stepRun struct {
