@@ -99,7 +99,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, adminPassword
 		return nil, err
 	}
 	s.audit = newDenialAudit(db, log, m.reg)
-	s.routes.onDenied = func(d netDenial) {
+	s.routes.onDenied = func(d meta.NetworkDenial) {
 		m.denied(d.Registry, d.Reason)
 		s.audit.record(d)
 	}

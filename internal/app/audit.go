@@ -19,7 +19,7 @@ import (
 type denialAudit struct {
 	store   auditStore
 	log     *slog.Logger
-	ch      chan netDenial
+	ch      chan meta.NetworkDenial
 	dropped prometheus.Counter
 
 	batch      int           // records per write, at most
@@ -45,7 +45,7 @@ const (
 )
 
 func newDenialAudit(store auditStore, log *slog.Logger, reg prometheus.Registerer) *denialAudit {
-	a := &denialAudit{store: store, log: log, ch: make(chan netDenial, auditBuffer),
+	a := &denialAudit{store: store, log: log, ch: make(chan meta.NetworkDenial, auditBuffer),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "berth_network_denials_dropped_total",
 			Help: "Network denials left out of the audit: the audit's buffer was full, or the store refused the write.",
@@ -57,7 +57,7 @@ func newDenialAudit(store auditStore, log *slog.Logger, reg prometheus.Registere
 }
 
 // record queues a denial for the audit; it never blocks.
-func (a *denialAudit) record(d netDenial) {
+func (a *denialAudit) record(d meta.NetworkDenial) {
 	select {
 	case a.ch <- d:
 	default:
@@ -100,7 +100,7 @@ func (a *denialAudit) run(ctx context.Context) {
 	for {
 		select {
 		case d := <-a.ch:
-			buf = append(buf, storedDenial(d))
+			buf = append(buf, d)
 			if len(buf) >= a.batch {
 				write()
 			}
@@ -110,7 +110,7 @@ func (a *denialAudit) run(ctx context.Context) {
 			a.prune(wctx)
 		case <-ctx.Done():
 			for len(a.ch) > 0 {
-				buf = append(buf, storedDenial(<-a.ch))
+				buf = append(buf, <-a.ch)
 				if len(buf) >= a.batch {
 					write()
 				}
@@ -136,9 +136,4 @@ func (a *denialAudit) prune(ctx context.Context) {
 	case n > 0:
 		a.log.Debug("network denials pruned", "count", n)
 	}
-}
-
-func storedDenial(d netDenial) meta.NetworkDenial {
-	return meta.NetworkDenial{RegistryID: d.RegistryID, Registry: d.Registry, At: d.At, ClientIP: d.ClientIP,
-		Identity: d.Identity, Method: d.Method, Path: d.Path, Reason: d.Reason}
 }

@@ -54,8 +54,8 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	return m.GetCounter().GetValue()
 }
 
-func testDenial(reg meta.Registry, i int, at time.Time) netDenial {
-	return netDenial{At: at, Registry: reg.Name, RegistryID: reg.ID, ClientIP: fmt.Sprintf("10.0.%d.%d", i/250, i%250),
+func testDenial(reg meta.Registry, i int, at time.Time) meta.NetworkDenial {
+	return meta.NetworkDenial{At: at, Registry: reg.Name, RegistryID: reg.ID, ClientIP: fmt.Sprintf("10.0.%d.%d", i/250, i%250),
 		Method: "GET", Path: "/v2/", Reason: "denied"}
 }
 

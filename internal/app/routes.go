@@ -35,7 +35,7 @@ type registryRoutes struct {
 	interval time.Duration
 
 	// onDenied is told of every request the gate refuses (metrics, audit).
-	onDenied func(netDenial)
+	onDenied func(meta.NetworkDenial)
 	// bypass names the identity behind a request's token, for the gate's
 	// bypasses; nil: no bypass ever applies.
 	bypass func(reg registry.Registry, r *http.Request) (kind netrules.IdentityKind, who string)
@@ -61,18 +61,6 @@ type routeTable struct {
 	endpoints map[int64]meta.PrivateEndpoint
 }
 
-// netDenial is one request the network gate refused.
-type netDenial struct {
-	At         time.Time
-	Registry   string
-	RegistryID int64
-	ClientIP   string
-	Identity   string // who the request's token names, when it has one
-	Method     string
-	Path       string
-	Reason     string
-}
-
 func newRegistryRoutes(ctx context.Context, svc *registry.Service, store routeStore, cfg config.Config, log *slog.Logger) (*registryRoutes, error) {
 	proxies, err := netrules.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
@@ -80,7 +68,7 @@ func newRegistryRoutes(ctx context.Context, svc *registry.Service, store routeSt
 	}
 	rr := &registryRoutes{svc: svc, store: store, domain: strings.ToLower(cfg.Domain), defName: cfg.DefaultRegistry,
 		log: log, docsURL: cfg.NetworkDocsURL, proxies: proxies, interval: cfg.ReloadInterval,
-		onDenied: func(netDenial) {}}
+		onDenied: func(meta.NetworkDenial) {}}
 	return rr, rr.reload(ctx)
 }
 
@@ -241,7 +229,7 @@ func (rr *registryRoutes) Admit(reg registry.Registry, r *http.Request) string {
 	}
 	rr.log.Info("network access denied", "registry", reg.Name, "client_ip", ip.String(), "identity", who,
 		"method", r.Method, "path", r.URL.Path, "reason", d.Reason)
-	rr.onDenied(netDenial{At: time.Now(), Registry: reg.Name, RegistryID: reg.ID, ClientIP: ip.String(),
+	rr.onDenied(meta.NetworkDenial{At: time.Now(), Registry: reg.Name, RegistryID: reg.ID, ClientIP: ip.String(),
 		Identity: who, Method: r.Method, Path: r.URL.Path, Reason: d.Reason})
 	return netrules.DeniedMessage(ip, rr.docsURL)
 }
