@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/berth-project/berth/internal/cron"
@@ -193,7 +194,7 @@ func (tr *Triggers) baseImages(ctx context.Context, t Task) error {
 			}
 		}
 	}
-	if sameMap(seen, next) {
+	if maps.Equal(seen, next) {
 		return nil
 	}
 	wrote, err := tr.recordBases(ctx, t, next)
@@ -233,16 +234,4 @@ func (tr *Triggers) recordBases(ctx context.Context, t Task, m map[string]string
 		return tx.SetTaskBaseImages(ctx, t.ID, b)
 	})
 	return wrote, err
-}
-
-func sameMap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
