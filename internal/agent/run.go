@@ -242,17 +242,8 @@ func (e *Executor) run(ctx context.Context, job Job, log *runLog) (Result, error
 
 // push pushes the built image under every name of the job and reports it.
 func (e *Executor) push(ctx context.Context, job Job, client *regclient.Client, out string, runtime []Image, log *runLog) (Result, error) {
-	l, err := ocilayout.Open(out)
+	l, img, err := builtManifest(out, secretValues(job))
 	if err != nil {
-		return Result{}, fmt.Errorf("BuildKit returned no image: %w", err)
-	}
-	ms, err := l.Manifests()
-	if err != nil || len(ms) == 0 {
-		return Result{}, fmt.Errorf("BuildKit returned no image: %v", err)
-	}
-	img := ms[0]
-	img.Annotations = nil
-	if img, err = RedactHistory(l, img, secretValues(job)); err != nil {
 		return Result{}, err
 	}
 	var r Result
@@ -309,4 +300,22 @@ func secretValues(job Job) []string {
 		}
 	}
 	return out
+}
+
+// builtManifest opens the OCI layout BuildKit wrote to out and returns it
+// with the manifest to push: the built one, its config's history redacted
+// of secrets.
+func builtManifest(out string, secrets []string) (*ocilayout.Layout, oci.Descriptor, error) {
+	l, err := ocilayout.Open(out)
+	if err != nil {
+		return nil, oci.Descriptor{}, fmt.Errorf("BuildKit returned no image: %w", err)
+	}
+	ms, err := l.Manifests()
+	if err != nil || len(ms) == 0 {
+		return nil, oci.Descriptor{}, fmt.Errorf("BuildKit returned no image: %v", err)
+	}
+	desc := ms[0]
+	desc.Annotations = nil
+	desc, err = RedactHistory(l, desc, secrets)
+	return l, desc, err
 }

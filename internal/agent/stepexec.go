@@ -92,19 +92,10 @@ func (r *stepRun) build(ctx context.Context, s taskfile.Step) error {
 		}
 		return fmt.Errorf("failed to build the image: %w", err)
 	}
-	l, err := ocilayout.Open(out)
-	if err != nil {
-		return fmt.Errorf("BuildKit returned no image: %w", err)
-	}
-	ms, err := l.Manifests()
-	if err != nil || len(ms) == 0 {
-		return fmt.Errorf("BuildKit returned no image: %v", err)
-	}
-	desc := ms[0]
-	desc.Annotations = nil
 	// Only the run's secret values can reach a build (through its
 	// arguments); its passwords and tokens never do.
-	if desc, err = RedactHistory(l, desc, r.buildSecrets()); err != nil {
+	_, desc, err := builtManifest(out, r.buildSecrets())
+	if err != nil {
 		return err
 	}
 	r.log.printf("Successfully executed container: %s", s.ID)
