@@ -35,6 +35,26 @@ func (c *Client) Metadata(loginServer, refreshToken string) *Metadata {
 	return &Metadata{c: c, base: scheme + "://" + loginServer, loginServer: loginServer, refresh: refreshToken}
 }
 
+// RegistryMetadata returns the metadata API of registry name, with a
+// registry refresh token exchanged for the client's identity token, and
+// the login server it is reached at: the registry's own, or the server's
+// address for a registry without one (the default registry).
+func (c *Client) RegistryMetadata(ctx context.Context, name string) (*Metadata, string, error) {
+	reg, err := c.Registries().Get(ctx, name)
+	if err != nil {
+		return nil, "", err
+	}
+	loginServer := reg.Properties.LoginServer
+	if loginServer == "" {
+		loginServer = c.Host()
+	}
+	refresh, err := c.Exchange(ctx, loginServer)
+	if err != nil {
+		return nil, "", fmt.Errorf("getting a registry token from %s: %w", loginServer, err)
+	}
+	return c.Metadata(loginServer, refresh), loginServer, nil
+}
+
 // ChangeableAttributes are the locks of a repository, tag or manifest.
 type ChangeableAttributes struct {
 	DeleteEnabled bool `json:"deleteEnabled"`

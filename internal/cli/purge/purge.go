@@ -165,7 +165,7 @@ func Run(ctx context.Context, opts *Options) error {
 	} else {
 		var c *client.Client
 		if c, err = opts.Client(); err == nil {
-			m, loginServer, err = metadataAPI(ctx, c, opts.Registry)
+			m, loginServer, err = c.RegistryMetadata(ctx, opts.Registry)
 		}
 	}
 	if err != nil {
@@ -190,26 +190,6 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// metadataAPI returns the data plane of registry name, with a registry
-// refresh token for the logged-in identity. A registry with no login
-// server of its own (the default registry) is reached at the server's
-// address.
-func metadataAPI(ctx context.Context, c *client.Client, name string) (*client.Metadata, string, error) {
-	reg, err := c.Registries().Get(ctx, name)
-	if err != nil {
-		return nil, "", err
-	}
-	loginServer := reg.Properties.LoginServer
-	if loginServer == "" {
-		loginServer = c.Host()
-	}
-	refresh, err := c.Exchange(ctx, loginServer)
-	if err != nil {
-		return nil, "", fmt.Errorf("getting a registry token from %s: %w", loginServer, err)
-	}
-	return c.Metadata(loginServer, refresh), loginServer, nil
 }
 
 type purger struct {

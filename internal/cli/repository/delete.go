@@ -50,7 +50,7 @@ Off a terminal, --yes is required.`,
 			return cmdutil.Confirm(f.IOStreams, yes, "delete "+what+" from registry "+registry)
 		},
 	}, func(ctx context.Context, c *client.Client) error {
-		m, err := metadataAPI(ctx, c, registry)
+		m, _, err := c.RegistryMetadata(ctx, registry)
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ writeEnabled false on the tag or on the repository.`,
 			return resolveRegistry(f, &registry)
 		},
 	}, func(ctx context.Context, c *client.Client) error {
-		m, err := metadataAPI(ctx, c, registry)
+		m, _, err := c.RegistryMetadata(ctx, registry)
 		if err != nil {
 			return err
 		}

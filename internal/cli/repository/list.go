@@ -21,7 +21,7 @@ func NewCmdList(f *cmdutil.Factory) *cobra.Command {
   berth repository list -r blogbuildtest -o tsv`,
 		PreRunE: func(*cobra.Command, []string) error { return resolveRegistry(f, &registry) },
 	}, func(ctx context.Context, c *client.Client) (any, error) {
-		m, err := metadataAPI(ctx, c, registry)
+		m, _, err := c.RegistryMetadata(ctx, registry)
 		if err != nil {
 			return nil, err
 		}

@@ -7,7 +7,6 @@
 package repository
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-project/berth/internal/cli/cmdutil"
-	"github.com/berth-project/berth/pkg/client"
 )
 
 // NewCmdRepository returns `berth repository` and its verbs.
@@ -56,26 +54,6 @@ func resolveRegistry(f *cmdutil.Factory, name *string) error {
 	n, err := f.RegistryName(*name)
 	*name = n
 	return err
-}
-
-// metadataAPI returns the metadata API of registry name, with a registry
-// refresh token for the logged-in identity. A registry with no login
-// server of its own (the default registry) is reached at the server's
-// address.
-func metadataAPI(ctx context.Context, c *client.Client, name string) (*client.Metadata, error) {
-	reg, err := c.Registries().Get(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	loginServer := reg.Properties.LoginServer
-	if loginServer == "" {
-		loginServer = c.Host()
-	}
-	refresh, err := c.Exchange(ctx, loginServer)
-	if err != nil {
-		return nil, fmt.Errorf("getting a registry token from %s: %w", loginServer, err)
-	}
-	return c.Metadata(loginServer, refresh), nil
 }
 
 // image is a parsed --image: a repository and a tag or a digest.

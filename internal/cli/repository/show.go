@@ -38,7 +38,7 @@ readEnabled and listEnabled (see "berth repository update").`,
 			return resolveRegistry(f, &registry)
 		},
 	}, func(ctx context.Context, c *client.Client) (any, error) {
-		m, err := metadataAPI(ctx, c, registry)
+		m, _, err := c.RegistryMetadata(ctx, registry)
 		if err != nil {
 			return nil, err
 		}

@@ -35,7 +35,7 @@ first N. A tag whose listEnabled is false is left out.`,
 			return resolveRegistry(f, &registry)
 		},
 	}, func(ctx context.Context, c *client.Client) (any, error) {
-		m, err := metadataAPI(ctx, c, registry)
+		m, _, err := c.RegistryMetadata(ctx, registry)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +81,7 @@ false is left out. An untagged manifest has no tags field.`,
 			return resolveRegistry(f, &registry)
 		},
 	}, func(ctx context.Context, c *client.Client) (any, error) {
-		m, err := metadataAPI(ctx, c, registry)
+		m, _, err := c.RegistryMetadata(ctx, registry)
 		if err != nil {
 			return nil, err
 		}

@@ -61,7 +61,7 @@ lifted. It needs the rights to push (AcrPush, Contributor or Owner).`,
 			return resolveRegistry(f, &registry)
 		},
 	}, func(ctx context.Context, c *client.Client) (any, error) {
-		m, err := metadataAPI(ctx, c, registry)
+		m, _, err := c.RegistryMetadata(ctx, registry)
 		if err != nil {
 			return nil, err
 		}
