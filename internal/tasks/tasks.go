@@ -166,21 +166,35 @@ var taskName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{4,49}$`)
 const DefaultTimeout = 3600
 
 func (s *Service) load(ctx context.Context, t meta.Task) (Task, error) {
+	out, err := decode(t)
+	if err != nil {
+		return out, err
+	}
+	s.readIdentities(ctx, &out)
+	return out, nil
+}
+
+// decode reads t's stored spec, leaving its identities unread.
+func decode(t meta.Task) (Task, error) {
 	out := Task{Task: t}
 	if err := json.Unmarshal(t.Spec, &out.Spec); err != nil {
 		return out, fmt.Errorf("task %s of registry %s: stored spec: %w", t.Name, t.Registry, err)
 	}
+	return out, nil
+}
+
+// readIdentities reads the identities of a decoded task.
+func (s *Service) readIdentities(ctx context.Context, t *Task) {
 	if t.SystemPrincipalID != "" {
 		if p, err := s.ids.Principal(ctx, t.SystemPrincipalID); err == nil {
-			out.System = &p
+			t.System = &p
 		}
 	}
-	for _, id := range out.Spec.UserAssigned {
+	for _, id := range t.Spec.UserAssigned {
 		if p, err := s.ids.Principal(ctx, id); err == nil {
-			out.Users = append(out.Users, p)
+			t.Users = append(t.Users, p)
 		}
 	}
-	return out, nil
 }
 
 func (s *Service) secretsOf(t meta.Task) (secrets, error) {

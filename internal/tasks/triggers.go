@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"time"
 
@@ -71,9 +70,9 @@ func (tr *Triggers) Tick(ctx context.Context, now time.Time) error {
 	for _, mt := range ts {
 		// The spec alone says whether anything is due; the identities
 		// are read only for a task that runs.
-		t := Task{Task: mt}
-		if err := json.Unmarshal(mt.Spec, &t.Spec); err != nil {
-			errs = append(errs, fmt.Errorf("task %s of registry %s: stored spec: %w", mt.Name, mt.Registry, err))
+		t, err := decode(mt)
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if t.Spec.Status == StatusDisabled {
@@ -121,9 +120,7 @@ func (tr *Triggers) timers(ctx context.Context, t Task, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if t, err = tr.s.load(ctx, t.Task); err != nil {
-		return err
-	}
+	tr.s.readIdentities(ctx, &t)
 	var errs []error
 	for _, name := range due {
 		run, err := tr.s.runTask(ctx, reg, t, RunRequest{Trigger: meta.TriggerTimer, TriggeredBy: name})
@@ -205,9 +202,7 @@ func (tr *Triggers) baseImages(ctx context.Context, t Task) error {
 	if err != nil {
 		return err
 	}
-	if t, err = tr.s.load(ctx, t.Task); err != nil {
-		return err
-	}
+	tr.s.readIdentities(ctx, &t)
 	run, err := tr.s.runTask(ctx, reg, t, RunRequest{Trigger: meta.TriggerBaseImage, TriggeredBy: pushed})
 	if err != nil {
 		return err
