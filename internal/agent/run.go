@@ -120,12 +120,7 @@ func (e *Executor) Run(ctx context.Context, job Job, w io.Writer) Result {
 	if job.Steps != nil {
 		return e.runSteps(ctx, job, w)
 	}
-	var secrets []string
-	for _, v := range job.SecretBuildArgs {
-		if v != "" {
-			secrets = append(secrets, v)
-		}
-	}
+	secrets := secretValues(job)
 	red := redactor(w, secrets)
 	log := &runLog{w: red, now: e.now}
 	r, err := e.run(ctx, job, log)
@@ -292,11 +287,17 @@ func mergeArgs(a, b map[string]string) map[string]string {
 	return out
 }
 
-func secretValues(job Job) []string {
+func secretValues(job Job) []string { return nonBlank(job.SecretBuildArgs) }
+
+// nonBlank lists the values of ms that are more than white space: the
+// ones worth redacting.
+func nonBlank(ms ...map[string]string) []string {
 	var out []string
-	for _, v := range job.SecretBuildArgs {
-		if strings.TrimSpace(v) != "" {
-			out = append(out, v)
+	for _, m := range ms {
+		for _, v := range m {
+			if strings.TrimSpace(v) != "" {
+				out = append(out, v)
+			}
 		}
 	}
 	return out

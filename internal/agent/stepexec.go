@@ -256,13 +256,5 @@ func (r *stepRun) within(base, rel, what string) (string, error) {
 // buildSecrets are the secret values of the run, which a build step's
 // arguments may hold and its image's history then shows.
 func (r *stepRun) buildSecrets() []string {
-	var out []string
-	for _, m := range []map[string]string{r.job.Steps.SecretValues, r.job.SecretBuildArgs} {
-		for _, v := range m {
-			if strings.TrimSpace(v) != "" {
-				out = append(out, v)
-			}
-		}
-	}
-	return out
+	return nonBlank(r.job.Steps.SecretValues, r.job.SecretBuildArgs)
 }
