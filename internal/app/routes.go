@@ -174,7 +174,15 @@ func (rr *registryRoutes) resolve(r *http.Request) (registry.Registry, bool) {
 		reg, ok := t.byID[e.RegistryID]
 		return reg, ok
 	}
-	host := r.Host
+	if reg, ok := rr.atHost(t, r.Host); ok {
+		return reg, true
+	}
+	return t.def, t.def.ID != 0
+}
+
+// atHost finds in t the registry whose login server is host: an explicit
+// one, or <name>.<domain>.
+func (rr *registryRoutes) atHost(t *routeTable, host string) (registry.Registry, bool) {
 	if reg, ok := t.byHost[host]; ok {
 		return reg, true
 	}
@@ -193,7 +201,7 @@ func (rr *registryRoutes) resolve(r *http.Request) (registry.Registry, bool) {
 			}
 		}
 	}
-	return t.def, t.def.ID != 0
+	return registry.Registry{}, false
 }
 
 // policy turns stored network settings into what netrules compiles.

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/berth-project/berth/internal/auth"
@@ -18,23 +17,18 @@ const taskTriggerInterval = time.Second
 
 // resolveBase finds the digest a tag names now in the registry of this
 // server served at loginServer ("" when none is, or the tag does not
-// exist): the base-image trigger's view of a push.
+// exist): the base-image trigger's view of a push. The registry is found
+// in the routes' table, as the data plane finds it.
 func (s *Server) resolveBase(ctx context.Context, loginServer, repo, tag string) (string, error) {
-	regs, err := s.svc.Registries(ctx)
+	reg, ok := s.routes.atHost(s.routes.table.Load(), loginServer)
+	if !ok {
+		return "", nil
+	}
+	m, err := s.svc.GetManifest(ctx, reg.ID, repo, registry.Reference{Tag: tag})
 	if err != nil {
-		return "", err
+		return "", nil // gone, or locked for reads: nothing to trigger on
 	}
-	for _, reg := range regs {
-		if ls := registry.LoginServer(reg, s.cfg.Domain); ls == "" || !strings.EqualFold(ls, loginServer) {
-			continue
-		}
-		m, err := s.svc.GetManifest(ctx, reg.ID, repo, registry.Reference{Tag: tag})
-		if err != nil {
-			return "", nil // gone, or locked for reads: nothing to trigger on
-		}
-		return string(m.Digest), nil
-	}
-	return "", nil
+	return string(m.Digest), nil
 }
 
 // runIdentityToken mints, for a run of a task, an identity token of one
