@@ -192,6 +192,7 @@ func (e *Executor) run(ctx context.Context, job Job, log *runLog) (Result, error
 	}
 	named := map[string]string{}
 	var runtime []Image
+	var anon *regclient.Client
 	for _, s := range refs {
 		ref, err := regclient.ParseReference(s)
 		if err != nil {
@@ -202,7 +203,10 @@ func (e *Executor) run(ctx context.Context, job Job, log *runLog) (Result, error
 		// are read anonymously (a task's credentials name others).
 		c := client
 		if ref.Host != job.LoginServer {
-			c = regclient.New(regclient.Options{Egress: e.Egress, PlainHTTP: e.PlainHTTP})
+			if anon == nil {
+				anon = regclient.New(regclient.Options{Egress: e.Egress, PlainHTTP: e.PlainHTTP})
+			}
+			c = anon
 		}
 		p, err := c.Pull(bctx, ref, base, platform)
 		if err != nil {
