@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 
@@ -98,19 +97,28 @@ type lazyEngine struct {
 }
 
 func (e *lazyEngine) Build(ctx context.Context, req BuildRequest, log io.Writer) error {
-	d, err := e.get(ctx)
+	b, err := e.buildctl(ctx)
 	if err != nil {
-		return fmt.Errorf("no build engine: %w", err)
+		return err
 	}
-	return Buildctl{Command: func(ctx context.Context, args ...string) *exec.Cmd { return d.Buildctl(ctx, args...) }}.Build(ctx, req, log)
+	return b.Build(ctx, req, log)
 }
 
 func (e *lazyEngine) RunCmd(ctx context.Context, req CmdRequest, log io.Writer) error {
+	b, err := e.buildctl(ctx)
+	if err != nil {
+		return err
+	}
+	return b.RunCmd(ctx, req, log)
+}
+
+// buildctl is the Buildctl engine on the daemon, started at the first call.
+func (e *lazyEngine) buildctl(ctx context.Context) (Buildctl, error) {
 	d, err := e.get(ctx)
 	if err != nil {
-		return fmt.Errorf("no build engine: %w", err)
+		return Buildctl{}, fmt.Errorf("no build engine: %w", err)
 	}
-	return Buildctl{Command: func(ctx context.Context, args ...string) *exec.Cmd { return d.Buildctl(ctx, args...) }}.RunCmd(ctx, req, log)
+	return Buildctl{Command: d.Buildctl}, nil
 }
 
 func (e *lazyEngine) get(ctx context.Context) (*buildengine.Daemon, error) {
