@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -222,22 +223,13 @@ func (s *Service) Prepare(ctx context.Context, r Request) (Plan, error) {
 func (p *Plan) add(repo, tag string) {
 	for i := range p.Targets {
 		if p.Targets[i].Repository == repo {
-			if !contains(p.Targets[i].Tags, tag) {
+			if !slices.Contains(p.Targets[i].Tags, tag) {
 				p.Targets[i].Tags = append(p.Targets[i].Tags, tag)
 			}
 			return
 		}
 	}
 	p.Targets = append(p.Targets, Target{Repository: repo, Tags: []string{tag}})
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Import runs a plan: it reads the source's manifest, refuses existing
