@@ -5,7 +5,6 @@ package cron
 import (
 	"fmt"
 	"math/bits"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -297,24 +296,4 @@ func prevBit(set uint64, i int) (int, bool) {
 		return 0, false
 	}
 	return 63 - bits.LeadingZeros64(rest), true
-}
-
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,50}$`)
-
-// ParseNamed splits the command-line form "[name:]expr", as in
-// "nightly:0 1 * * *" or "0 1 * * Sun", and checks both parts. Without a
-// name, name is "" and the caller picks one. A name is 1 to 50 letters,
-// digits, '_' or '-'.
-func ParseNamed(s string) (name, expr string, err error) {
-	s = strings.TrimSpace(s)
-	if n, e, found := strings.Cut(s, ":"); found {
-		if !nameRE.MatchString(n) {
-			return "", "", fmt.Errorf("trigger %q: name %q must be 1-50 letters, digits, '_' or '-'", s, n)
-		}
-		name, s = n, strings.TrimSpace(e)
-	}
-	if _, err := Parse(s); err != nil {
-		return "", "", err
-	}
-	return name, s, nil
 }

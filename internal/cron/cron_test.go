@@ -366,35 +366,6 @@ func TestSearchesAgree(t *testing.T) {
 	}
 }
 
-func TestParseNamed(t *testing.T) {
-	tests := []struct{ in, name, expr, err string }{
-		{"nightly:0 1 * * *", "nightly", "0 1 * * *", ""},
-		{"0 1 * * Sun", "", "0 1 * * Sun", ""},
-		{"  weekly-GC_2: @weekly ", "weekly-GC_2", "@weekly", ""},
-		{"@daily", "", "@daily", ""},
-		{strings.Repeat("a", 50) + ":* * * * *", strings.Repeat("a", 50), "* * * * *", ""},
-		{strings.Repeat("a", 51) + ":* * * * *", "", "", `name "` + strings.Repeat("a", 51) + `" must be 1-50 letters, digits, '_' or '-'`},
-		{":0 1 * * *", "", "", `trigger ":0 1 * * *": name "" must be 1-50 letters, digits, '_' or '-'`},
-		{"my task:0 1 * * *", "", "", `trigger "my task:0 1 * * *": name "my task" must be 1-50 letters, digits, '_' or '-'`},
-		{"n.1:0 1 * * *", "", "", `name "n.1" must be`},
-		{"nightly:0 25 * * *", "", "", `cron "0 25 * * *": hour: 25 is out of range 0-23`},
-		{"nightly:", "", "", `cron "": empty expression`},
-		{"", "", "", `cron "": empty expression`},
-	}
-	for _, tt := range tests {
-		name, expr, err := ParseNamed(tt.in)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("ParseNamed(%q) error = %v, want %q", tt.in, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || name != tt.name || expr != tt.expr {
-			t.Errorf("ParseNamed(%q) = %q, %q, %v; want %q, %q", tt.in, name, expr, err, tt.name, tt.expr)
-		}
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"* * * * *", "0 1 13 * Fri", "*/5 9-17 * Jan-Mar 1-5", "@daily", "0 0 30 2 *", "1,2-5/2 * * * 7"} {
 		f.Add(s)

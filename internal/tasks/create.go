@@ -66,6 +66,9 @@ func checkSpec(sp *Spec, sec secrets, hasSystem bool, users []meta.Principal) er
 		if tm.Name == "" {
 			tm.Name = fmt.Sprintf("t%d", i+1)
 		}
+		if !timerName.MatchString(tm.Name) {
+			return invalid("timerTriggers: name %q: 1 to 50 letters, digits, '-' or '_', starting with a letter or digit", tm.Name)
+		}
 		if names[tm.Name] {
 			return invalid("timerTriggers: the name %q is given twice", tm.Name)
 		}

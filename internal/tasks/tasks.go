@@ -160,7 +160,10 @@ const (
 	StatusDisabled = "Disabled"
 )
 
-var taskName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{4,49}$`)
+var (
+	taskName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{4,49}$`)
+	timerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$`)
+)
 
 // DefaultTimeout is a task run's timeout, in seconds.
 const DefaultTimeout = 3600

@@ -133,6 +133,9 @@ func TestBadTasks(t *testing.T) {
 		{"short name", "abc", nil, "5 to 50"},
 		{"no step", "nostep", func(c *tasks.Create) { c.Spec.Step.Cmd = "" }, "exactly one of"},
 		{"two steps", "twosteps", func(c *tasks.Create) { c.Spec.Step.TaskFile = "version: v1.1.0" }, "exactly one of"},
+		{"bad timer name", "badtimer", func(c *tasks.Create) {
+			c.Spec.Timers = []tasks.Timer{{Name: "no spaces", Schedule: "@daily", Enabled: true}}
+		}, `name "no spaces"`},
 		{"bad cron", "badcron", func(c *tasks.Create) { c.Spec.Timers = []tasks.Timer{{Schedule: "0 25 * * *", Enabled: true}} }, "hour: 25 is out of range"},
 		{"bad auth mode", "badauth", func(c *tasks.Create) { c.Spec.AuthMode = "Sometimes" }, "authMode"},
 		{"bad context", "badcontext", func(c *tasks.Create) { c.Spec.Step.ContextPath = "ftp://x" }, "context"},

@@ -20,7 +20,7 @@ import (
 // systemIdentity names a task's system-assigned identity, as az does.
 const systemIdentity = "[system]"
 
-var timerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+var timerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$`)
 
 // specFlags are the flags that describe a task, shared by create (where
 // some are required) and update (where only those given change).
