@@ -94,16 +94,9 @@ func (s *Service) runGrantOf(ctx context.Context, reg registry.Registry, c token
 		return nil, err
 	}
 	g := runGrant{registry: reg.Name}
-	names := runs.ImageNames(run, req)
-	if runs.IsSteps(run) {
-		steps, err := runs.Steps(run)
-		if err != nil {
-			return nil, err
-		}
-		names = runs.StepsImageNames(run, steps)
-		g.anyPush = steps.Docker == nil
-	}
-	for _, img := range names {
+	// A task file's images are known only as it runs.
+	g.anyPush = runs.IsSteps(run) && len(req.Images) == 0
+	for _, img := range runs.ImageNames(run, req) {
 		repo, _, _ := oci.SplitTag(img)
 		g.push = append(g.push, repo)
 	}

@@ -52,9 +52,6 @@ func runResource(run meta.Run) resource {
 	if req, err := runs.Request(run); err == nil {
 		p.ImageNames, p.Platform = runs.ImageNames(run, req), req.Platform
 	}
-	if steps, err := runs.Steps(run); err == nil {
-		p.ImageNames = runs.StepsImageNames(run, steps)
-	}
 	if json.Valid(run.OutputImages) && len(run.OutputImages) > 0 {
 		p.OutputImages = run.OutputImages
 	}

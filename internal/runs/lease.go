@@ -15,7 +15,7 @@ import (
 // the agent sees, and the lease the agent names in every later call.
 type Lease struct {
 	Run             meta.Run
-	Request         BuildRequest // Images expanded (a steps run's: its Docker step's)
+	Request         BuildRequest // Images expanded
 	SecretBuildArgs map[string]string
 	// Steps and StepsSecrets are set for quick runs and task runs.
 	Steps        *StepsRequest
@@ -90,7 +90,6 @@ func (s *Service) open(ctx context.Context, l *Lease) error {
 			return err
 		}
 		l.Steps = &steps
-		l.Request.Images = StepsImageNames(l.Run, steps)
 	}
 	sealed, err := s.db.RunSecrets(ctx, l.Run.ID)
 	if err != nil || len(sealed) == 0 {

@@ -301,11 +301,23 @@ func expandNames(names []string, runID, registry string) []string {
 	return out
 }
 
-// Request decodes the request a run was queued with.
+// Request decodes the request a run was queued with. For a quick run or a
+// task run it holds the context, platform and queuer, and as Images those
+// of its Docker step (a task file's images are known only as it runs).
 func Request(run meta.Run) (BuildRequest, error) {
 	var req BuildRequest
 	if err := json.Unmarshal(run.Request, &req); err != nil {
 		return req, fmt.Errorf("run %s of registry %s: stored request: %w", run.RunID, run.Registry, err)
+	}
+	if IsSteps(run) {
+		steps, err := Steps(run)
+		if err != nil {
+			return req, err
+		}
+		req.Images = []string{}
+		if steps.Docker != nil {
+			req.Images = steps.Docker.Images
+		}
 	}
 	return req, nil
 }

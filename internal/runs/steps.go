@@ -154,12 +154,3 @@ func Steps(run meta.Run) (StepsRequest, error) {
 	}
 	return req, nil
 }
-
-// StepsImageNames are the images a Docker step of a steps run pushes;
-// the images of a task file are known only as it runs.
-func StepsImageNames(run meta.Run, req StepsRequest) []string {
-	if req.Docker == nil {
-		return []string{}
-	}
-	return expandNames(req.Docker.Images, run.RunID, run.Registry)
-}
