@@ -325,7 +325,7 @@ func (r *stepRun) source(ctx context.Context) error {
 func (r *stepRun) exec(ctx context.Context, s taskfile.Step, attempt int) error {
 	if attempt == 1 {
 		r.log.printf("Executing step ID: %s. Timeout(sec): %d, Working directory: '%s', Network: '%s'",
-			s.ID, stepTimeout(r.file, s), s.WorkingDirectory, s.Network)
+			s.ID, r.file.Timeout(s), s.WorkingDirectory, s.Network)
 	} else {
 		r.log.printf("Retrying step ID: %s, attempt %d", s.ID, attempt)
 	}
@@ -346,24 +346,13 @@ func (r *stepRun) exec(ctx context.Context, s taskfile.Step, attempt int) error 
 	case err == nil:
 		r.log.printf("Step ID: %s marked as successful (elapsed time in seconds: %.6f)", s.ID, elapsed)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		r.log.printf("Step ID: %s timed out after %d seconds (attempt %d)", s.ID, stepTimeout(r.file, s), attempt)
+		r.log.printf("Step ID: %s timed out after %d seconds (attempt %d)", s.ID, r.file.Timeout(s), attempt)
 	case ctx.Err() != nil:
 		r.log.printf("Step ID: %s was canceled (elapsed time in seconds: %.6f)", s.ID, elapsed)
 	default:
 		r.log.printf("Step ID: %s marked as failed (elapsed time in seconds: %.6f, attempt %d): %v", s.ID, elapsed, attempt, err)
 	}
 	return err
-}
-
-// stepTimeout is the step's timeout in seconds, as taskfile.Run applies it.
-func stepTimeout(f *taskfile.File, s taskfile.Step) int {
-	switch {
-	case s.Timeout > 0:
-		return s.Timeout
-	case f.StepTimeout > 0:
-		return f.StepTimeout
-	}
-	return taskfile.DefaultStepTimeout
 }
 
 // withRegistry puts loginServer before an image that names no registry.

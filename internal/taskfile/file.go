@@ -94,8 +94,8 @@ func (f *File) EnvFor(s Step) []string {
 	return out
 }
 
-// timeout is the step's timeout in seconds, with the defaults applied.
-func (f *File) timeout(s Step) int {
+// Timeout is the step's timeout in seconds, with the defaults applied.
+func (f *File) Timeout(s Step) int {
 	switch {
 	case s.Timeout > 0:
 		return s.Timeout

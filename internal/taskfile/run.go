@@ -108,7 +108,7 @@ func Run(ctx context.Context, f *File, exec ExecFunc, opt RunOptions) []StepResu
 			started[i] = true
 			running++
 			go func() {
-				done <- finished{i, runStep(runCtx, s, f.timeout(s), exec, opt)}
+				done <- finished{i, runStep(runCtx, s, f.Timeout(s), exec, opt)}
 			}()
 		}
 		if running == 0 {
