@@ -251,11 +251,7 @@ func (s *Service) Import(ctx context.Context, p Plan) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	version := p.Source.Tag
-	if p.Source.Digest != "" {
-		version = string(p.Source.Digest)
-	}
-	body, desc, err := c.Manifest(ctx, p.Source, version)
+	body, desc, err := c.Manifest(ctx, p.Source, p.Source.Version())
 	if err != nil {
 		return res, sourceError(p.Source, err)
 	}
