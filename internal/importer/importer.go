@@ -247,10 +247,7 @@ func (s *Service) Import(ctx context.Context, p Plan) (Result, error) {
 			}
 		}
 	}
-	c, err := s.client(ctx, p)
-	if err != nil {
-		return res, err
-	}
+	c := s.client(p)
 	body, desc, err := c.Manifest(ctx, p.Source, p.Source.Version())
 	if err != nil {
 		return res, sourceError(p.Source, err)
@@ -274,7 +271,7 @@ func (s *Service) Import(ctx context.Context, p Plan) (Result, error) {
 // client is the regclient that reads the source: with a trusted-service
 // access token for a registry of this server, else with the request's
 // credentials.
-func (s *Service) client(ctx context.Context, p Plan) (*regclient.Client, error) {
+func (s *Service) client(p Plan) *regclient.Client {
 	o := regclient.Options{PlainHTTP: s.plain, TLS: s.tls, Username: p.Username, Password: p.Password, Timeout: time.Minute}
 	if p.Local != nil {
 		// Minted afresh whenever the last one expires: an access token
@@ -283,7 +280,7 @@ func (s *Service) client(ctx context.Context, p Plan) (*regclient.Client, error)
 		o.Username, o.Password = "", ""
 		o.Token = func(ctx context.Context) (string, error) { return s.token(ctx, reg, ref) }
 	}
-	return regclient.New(o), nil
+	return regclient.New(o)
 }
 
 // token mints the import service's access token for pulling the source
